@@ -1,0 +1,189 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+
+#include <signal.h>
+#include <systemd/sd-daemon.h>
+
+#include "log.h"
+#include "manager.h"
+#include "snapshot.h"
+#include "strv.h"
+
+static void log_config_errors(const ConfigErrors *e) {
+        for (size_t i = 0; i < e->n; i++)
+                log_error("%s", e->messages[i]);
+}
+
+static void notify_status(Manager *m) {
+        _cleanup_free_ char *ensure = strv_join(m->config->ensure, " ");
+
+        (void) sd_notifyf(false, "STATUS=mode=%s, %zu sysctl(s) guarded%s, modules: %s, reloads: %u ok, %u rejected",
+                          guard_mode_to_string(m->config->mode), m->config->n_sysctls,
+                          m->config->sysctl_snapshot ? " (snapshot)" : "",
+                          ensure && *ensure ? ensure : "none", m->reloads, m->reloads_rejected);
+}
+
+static int on_tick(sd_event_source *s, uint64_t usec, void *userdata) {
+        Manager *m = userdata;
+        int r;
+
+        /* The guards run here, each tick: nothing in this loop may block for long. */
+        r = sd_event_source_set_time(s, usec + m->config->poll_interval);
+        if (r < 0)
+                return log_error_errno(r, "Failed to rearm the poll timer: %m");
+        return sd_event_source_set_enabled(s, SD_EVENT_ON);
+}
+
+static int on_sighup(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
+        (void) manager_reload(userdata);
+        return 0;
+}
+
+static int on_terminate(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
+        Manager *m = userdata;
+
+        log_info("Received SIG%s, stopping.", sigabbrev_np((int) si->ssi_signo));
+        (void) sd_notify(false, "STOPPING=1");
+        return sd_event_exit(m->event, 0);
+}
+
+static void log_config_loaded(const Config *c, const char *why) {
+        _cleanup_free_ char *files = strv_join(c->files, " "), *field = NULL;
+
+        if (asprintf(&field, "CTGUARD_FILES=%s", files ?: "") < 0)
+                field = NULL;
+        const char *fields[] = { field, NULL };
+
+        log_event(LOG_INFO, "config-loaded", field ? fields : NULL,
+                  "Configuration %s: mode %s, %zu sysctl(s) guarded%s, %zu file(s) read.", why,
+                  guard_mode_to_string(c->mode), c->n_sysctls,
+                  c->sysctl_snapshot ? " (snapshot of the values at start)" : "",
+                  strv_length(c->files));
+}
+
+int manager_reload(Manager *m) {
+        _cleanup_(config_errors_done) ConfigErrors errors = {};
+        _cleanup_(config_freep) Config *c = NULL;
+        int r;
+
+        (void) sd_notify(false, "RELOADING=1\nSTATUS=Reloading configuration...");
+
+        r = config_load(m->root, m->config_path, &c, &errors);
+        if (r == 0)
+                r = config_inherit_snapshot(c, m->config);
+        if (r == 0 && c->sysctl_snapshot && !m->config->sysctl_snapshot)
+                /* [Sysctl] used to assign keys and no longer does: record what is there now. */
+                r = config_take_snapshot(c, m->sysctl_root);
+        if (r < 0) {
+                _cleanup_free_ char *count = NULL, *first = NULL;
+
+                m->reloads_rejected++;
+                log_config_errors(&errors);
+                if (asprintf(&count, "CTGUARD_ERRORS=%zu", errors.n) < 0)
+                        count = NULL;
+                if (errors.n > 0 && asprintf(&first, "CTGUARD_ERROR=%s", errors.messages[0]) < 0)
+                        first = NULL;
+                const char *fields[] = { count, first, NULL };
+                if (r == -EINVAL)
+                        log_event(LOG_ERR, "config-rejected", count ? fields : NULL,
+                                  "Configuration rejected with %zu error(s), keeping the previous one.",
+                                  errors.n);
+                else
+                        log_event(LOG_ERR, "config-rejected", NULL,
+                                  "Failed to reload the configuration, keeping the previous one: %s",
+                                  strerror(-r));
+                (void) sd_notify(false, "READY=1");
+                notify_status(m);
+                return r;
+        }
+
+        config_free(m->config);
+        m->config = TAKE_PTR(c);
+        m->reloads++;
+        log_config_loaded(m->config, "reloaded");
+
+        /* A changed poll interval takes effect from the next tick on. */
+        (void) sd_notify(false, "READY=1");
+        notify_status(m);
+        return 0;
+}
+
+Manager *manager_free(Manager *m) {
+        if (!m)
+                return NULL;
+        sd_event_source_unref(m->tick);
+        sd_event_unref(m->event);
+        config_free(m->config);
+        free(m->root);
+        free(m->config_path);
+        free(m->sysctl_root);
+        free(m);
+        return NULL;
+}
+
+int manager_new(const char *root, const char *config_path, Config *config, Manager **ret) {
+        _cleanup_(manager_freep) Manager *m = NULL;
+        sigset_t mask;
+        int r;
+
+        m = calloc(1, sizeof(Manager));
+        if (!m) {
+                config_free(config);
+                return -ENOMEM;
+        }
+        m->config = config;
+        m->root = strdup(strempty(root));
+        m->config_path = config_path ? strdup(config_path) : NULL;
+        if (!m->root || (config_path && !m->config_path) ||
+            asprintf(&m->sysctl_root, "%s/proc/sys", m->root) < 0)
+                return -ENOMEM;
+
+        r = sd_event_default(&m->event);
+        if (r < 0)
+                return r;
+
+        sigemptyset(&mask);
+        sigaddset(&mask, SIGTERM);
+        sigaddset(&mask, SIGINT);
+        sigaddset(&mask, SIGHUP);
+        if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
+                return negative_errno();
+
+        r = sd_event_add_signal(m->event, NULL, SIGTERM, on_terminate, m);
+        if (r < 0)
+                return r;
+        r = sd_event_add_signal(m->event, NULL, SIGINT, on_terminate, m);
+        if (r < 0)
+                return r;
+        r = sd_event_add_signal(m->event, NULL, SIGHUP, on_sighup, m);
+        if (r < 0)
+                return r;
+
+        /* Serves WatchdogSec= from the loop itself: a stalled loop is a dead daemon. */
+        r = sd_event_set_watchdog(m->event, true);
+        if (r < 0)
+                return r;
+
+        r = sd_event_add_time_relative(m->event, &m->tick, CLOCK_MONOTONIC, 0, 0, on_tick, m);
+        if (r < 0)
+                return r;
+
+        r = config_take_snapshot(m->config, m->sysctl_root);
+        if (r < 0)
+                return r;
+
+        *ret = TAKE_PTR(m);
+        return 0;
+}
+
+int manager_run(Manager *m) {
+        int r;
+
+        log_config_loaded(m->config, "loaded");
+        (void) sd_notify(false, "READY=1");
+        notify_status(m);
+
+        r = sd_event_loop(m->event);
+        if (r < 0)
+                return log_error_errno(r, "Event loop failed: %m");
+        return 0;
+}

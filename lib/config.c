@@ -1,0 +1,730 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+
+#include <ctype.h>
+#include <ini.h>
+#include <stdarg.h>
+
+#include "conf-files.h"
+#include "config.h"
+#include "macro.h"
+#include "strv.h"
+#include "sysctl-key.h"
+
+static const char * const guard_mode_table[_GUARD_MODE_MAX] = {
+        [GUARD_MODE_ENFORCE] = "enforce",
+        [GUARD_MODE_MONITOR] = "monitor",
+};
+
+const char *guard_mode_to_string(GuardMode m) {
+        if (m < 0 || m >= _GUARD_MODE_MAX)
+                return NULL;
+        return guard_mode_table[m];
+}
+
+GuardMode guard_mode_from_string(const char *s) {
+        for (int i = 0; i < _GUARD_MODE_MAX; i++)
+                if (streq(guard_mode_table[i], s))
+                        return (GuardMode) i;
+        return _GUARD_MODE_INVALID;
+}
+
+/* ---- errors ---- */
+
+void config_errors_done(ConfigErrors *e) {
+        for (size_t i = 0; i < e->n; i++)
+                free(e->messages[i]);
+        free(e->messages);
+        *e = (ConfigErrors) {};
+}
+
+static int errors_add(ConfigErrors *e, const char *file, unsigned line, const char *fmt, ...)
+        _printf_(4, 5);
+
+static int errors_add(ConfigErrors *e, const char *file, unsigned line, const char *fmt, ...) {
+        _cleanup_free_ char *what = NULL;
+        char *m, **n;
+        va_list ap;
+        int k;
+
+        va_start(ap, fmt);
+        k = vasprintf(&what, fmt, ap);
+        va_end(ap);
+        if (k < 0)
+                return -ENOMEM;
+
+        if (line > 0)
+                k = asprintf(&m, "%s:%u: %s", file, line, what);
+        else
+                k = asprintf(&m, "%s: %s", file, what);
+        if (k < 0)
+                return -ENOMEM;
+
+        n = reallocarray(e->messages, e->n + 1, sizeof(char *));
+        if (!n) {
+                free(m);
+                return -ENOMEM;
+        }
+        e->messages = n;
+        e->messages[e->n++] = m;
+        return 0;
+}
+
+/* ---- the configuration object ---- */
+
+Config *config_new(void) {
+        Config *c;
+
+        c = calloc(1, sizeof(Config));
+        if (!c)
+                return NULL;
+
+        *c = (Config) {
+                .mode = GUARD_MODE_ENFORCE,
+                .poll_interval = USEC_PER_SEC,
+                .reload_burst = 5,
+                .reload_interval = 10 * USEC_PER_MINUTE,
+                .sysctl_snapshot = true,
+                .warn_percent = 80,
+                .crit_percent = 95,
+                .fast_poll_interval = 200 * USEC_PER_MSEC,
+                .top_talkers = 10,
+        };
+
+        if (strv_split_whitespace("nf_defrag_ipv4 nf_defrag_ipv6 nf_conntrack nf_nat",
+                                  &c->ensure) < 0 ||
+            strv_split_whitespace("", &c->files) < 0)
+                return config_free(c);
+        return c;
+}
+
+static void sysctl_setting_done(SysctlSetting *s) {
+        free(s->path);
+        free(s->value);
+        free(s->origin);
+}
+
+Config *config_free(Config *c) {
+        if (!c)
+                return NULL;
+        strv_free(c->ensure);
+        for (size_t i = 0; i < c->n_sysctls; i++)
+                sysctl_setting_done(&c->sysctls[i]);
+        free(c->sysctls);
+        for (size_t i = 0; i < _CONFIG_KEY_MAX; i++)
+                free(c->origins[i]);
+        strv_free(c->files);
+        free(c);
+        return NULL;
+}
+
+const SysctlSetting *config_find_sysctl(const Config *c, const char *path) {
+        for (size_t i = 0; i < c->n_sysctls; i++)
+                if (streq(c->sysctls[i].path, path))
+                        return &c->sysctls[i];
+        return NULL;
+}
+
+static int replace_str(char **p, const char *v) {
+        char *n = strdup(v);
+
+        if (!n)
+                return -ENOMEM;
+        free(*p);
+        *p = n;
+        return 0;
+}
+
+int config_set_sysctl(Config *c, const char *path, const char *value, const char *origin) {
+        SysctlSetting *s = (SysctlSetting *) config_find_sysctl(c, path), *n;
+
+        if (s) {
+                /* The last assignment wins; it takes the place of the first in the order. */
+                if (replace_str(&s->value, value) < 0 || replace_str(&s->origin, origin) < 0)
+                        return -ENOMEM;
+                return 0;
+        }
+
+        n = reallocarray(c->sysctls, c->n_sysctls + 1, sizeof(SysctlSetting));
+        if (!n)
+                return -ENOMEM;
+        c->sysctls = n;
+        s = &c->sysctls[c->n_sysctls];
+        *s = (SysctlSetting) {
+                .path = strdup(path),
+                .value = strdup(value),
+                .origin = strdup(origin),
+        };
+        if (!s->path || !s->value || !s->origin) {
+                sysctl_setting_done(s);
+                return -ENOMEM;
+        }
+        c->n_sysctls++;
+        return 0;
+}
+
+/* ---- value parsers: 0, or -EINVAL/-ERANGE with a message written to why ---- */
+
+typedef int (*value_parser)(Config *c, const char *v, char **why);
+
+static int why_set(char **why, const char *fmt, ...) _printf_(2, 3);
+static int why_set(char **why, const char *fmt, ...) {
+        va_list ap;
+
+        va_start(ap, fmt);
+        if (vasprintf(why, fmt, ap) < 0)
+                *why = NULL;
+        va_end(ap);
+        return *why ? -EINVAL : -ENOMEM;
+}
+
+static int parse_span_in(const char *v, usec_t min, usec_t max, usec_t *ret, const char *key,
+                         char **why) {
+        char a[FORMAT_TIMESPAN_MAX], b[FORMAT_TIMESPAN_MAX];
+        usec_t t;
+
+        if (parse_sec(v, &t) < 0)
+                return why_set(why, "%s= has an invalid time span '%s' (write e.g. 200ms, 1s, 10min)",
+                               key, v);
+        if (t < min || t > max)
+                return why_set(why, "%s=%s is out of range (%s..%s)", key, v,
+                               format_timespan(a, sizeof(a), min), format_timespan(b, sizeof(b), max));
+        *ret = t;
+        return 0;
+}
+
+static int parse_unsigned_in(const char *v, unsigned min, unsigned max, unsigned *ret,
+                             const char *key, char **why) {
+        unsigned u;
+        int r;
+
+        r = parse_unsigned(v, &u);
+        if (r == -EINVAL)
+                return why_set(why, "%s= has an invalid number '%s'", key, v);
+        if (r < 0 || u < min || u > max)
+                return why_set(why, "%s=%s is out of range (%u..%u)", key, v, min, max);
+        *ret = u;
+        return 0;
+}
+
+static int parse_mode(Config *c, const char *v, char **why) {
+        GuardMode m = guard_mode_from_string(v);
+
+        if (m < 0)
+                return why_set(why, "Mode= must be 'enforce' or 'monitor', not '%s'", v);
+        c->mode = m;
+        return 0;
+}
+
+static int parse_poll(Config *c, const char *v, char **why) {
+        return parse_span_in(v, CONFIG_POLL_MIN, CONFIG_POLL_MAX, &c->poll_interval,
+                             "PollIntervalSec", why);
+}
+
+static bool valid_module_name(const char *n) {
+        size_t l = strlen(n);
+
+        /* MODULE_NAME_LEN is 64 including the terminator; names are [A-Za-z0-9_-]. */
+        if (l == 0 || l > 55)
+                return false;
+        for (const char *p = n; *p; p++)
+                if (!isalnum((unsigned char) *p) && *p != '_' && *p != '-')
+                        return false;
+        return true;
+}
+
+static int parse_ensure(Config *c, const char *v, char **why) {
+        _cleanup_strv_free_ char **l = NULL, **dedup = NULL;
+        int r;
+
+        r = strv_split_whitespace(v, &l);
+        if (r < 0)
+                return r;
+        if (strv_length(l) > CONFIG_ENSURE_MAX)
+                return why_set(why, "Ensure= lists %zu modules, at most %u are allowed",
+                               strv_length(l), CONFIG_ENSURE_MAX);
+
+        r = strv_split_whitespace("", &dedup);
+        if (r < 0)
+                return r;
+        STRV_FOREACH(m, l) {
+                if (!valid_module_name(*m))
+                        return why_set(why, "Ensure= has an invalid module name '%s'", *m);
+                /* The kernel treats '-' and '_' in module names alike. */
+                for (char *p = *m; *p; p++)
+                        if (*p == '-')
+                                *p = '_';
+                if (strv_contains(dedup, *m))
+                        return why_set(why, "Ensure= lists module '%s' twice", *m);
+                r = strv_extend(&dedup, *m);
+                if (r < 0)
+                        return r;
+        }
+
+        strv_free(c->ensure);
+        c->ensure = TAKE_PTR(dedup);
+        return 0;
+}
+
+static int parse_burst(Config *c, const char *v, char **why) {
+        return parse_unsigned_in(v, CONFIG_RELOAD_BURST_MIN, CONFIG_RELOAD_BURST_MAX,
+                                 &c->reload_burst, "ReloadBurst", why);
+}
+
+static int parse_reload_interval(Config *c, const char *v, char **why) {
+        return parse_span_in(v, CONFIG_RELOAD_INTERVAL_MIN, CONFIG_RELOAD_INTERVAL_MAX,
+                             &c->reload_interval, "ReloadIntervalSec", why);
+}
+
+static int parse_warn(Config *c, const char *v, char **why) {
+        return parse_unsigned_in(v, CONFIG_PERCENT_MIN, CONFIG_PERCENT_MAX, &c->warn_percent,
+                                 "WarnPercent", why);
+}
+
+static int parse_crit(Config *c, const char *v, char **why) {
+        return parse_unsigned_in(v, CONFIG_PERCENT_MIN, CONFIG_PERCENT_MAX, &c->crit_percent,
+                                 "CritPercent", why);
+}
+
+static int parse_fast_poll(Config *c, const char *v, char **why) {
+        return parse_span_in(v, CONFIG_POLL_MIN, CONFIG_POLL_MAX, &c->fast_poll_interval,
+                             "FastPollIntervalSec", why);
+}
+
+static int parse_top(Config *c, const char *v, char **why) {
+        return parse_unsigned_in(v, 0, CONFIG_TOP_TALKERS_MAX, &c->top_talkers, "TopTalkers",
+                                 why);
+}
+
+static const struct {
+        const char *section;
+        const char *name;
+        value_parser parse;
+} config_items[_CONFIG_KEY_MAX] = {
+        [CONFIG_GUARD_MODE]                   = { "Guard",     "Mode",                parse_mode },
+        [CONFIG_GUARD_POLL_INTERVAL]          = { "Guard",     "PollIntervalSec",     parse_poll },
+        [CONFIG_MODULES_ENSURE]               = { "Modules",   "Ensure",              parse_ensure },
+        [CONFIG_MODULES_RELOAD_BURST]         = { "Modules",   "ReloadBurst",         parse_burst },
+        [CONFIG_MODULES_RELOAD_INTERVAL]      = { "Modules",   "ReloadIntervalSec",   parse_reload_interval },
+        [CONFIG_CONNTRACK_WARN_PERCENT]       = { "Conntrack", "WarnPercent",         parse_warn },
+        [CONFIG_CONNTRACK_CRIT_PERCENT]       = { "Conntrack", "CritPercent",         parse_crit },
+        [CONFIG_CONNTRACK_FAST_POLL_INTERVAL] = { "Conntrack", "FastPollIntervalSec", parse_fast_poll },
+        [CONFIG_CONNTRACK_TOP_TALKERS]        = { "Conntrack", "TopTalkers",          parse_top },
+};
+
+static const char * const config_sections[] = { "Guard", "Modules", "Sysctl", "Conntrack" };
+
+/* ---- reading one file ---- */
+
+typedef enum SectionState {
+        SECTION_NONE,           /* no section header yet */
+        SECTION_KNOWN,
+        SECTION_BAD,            /* unknown or malformed: reported once, its keys are skipped */
+} SectionState;
+
+typedef struct ParseContext {
+        Config *config;
+        ConfigErrors *errors;
+        const char *name;
+        const char *text, *end, *pos;
+        unsigned line;
+        SectionState section;
+        int oom;
+} ParseContext;
+
+static void ctx_error(ParseContext *ctx, const char *fmt, ...) _printf_(2, 3);
+static void ctx_error(ParseContext *ctx, const char *fmt, ...) {
+        _cleanup_free_ char *m = NULL;
+        va_list ap;
+        int k;
+
+        va_start(ap, fmt);
+        k = vasprintf(&m, fmt, ap);
+        va_end(ap);
+        if (k < 0 || errors_add(ctx->errors, ctx->name, ctx->line, "%s", m) < 0)
+                ctx->oom = -ENOMEM;
+}
+
+static bool known_section(const char *s, size_t n) {
+        for (size_t i = 0; i < ELEMENTSOF(config_sections); i++)
+                if (strlen(config_sections[i]) == n && strneq(config_sections[i], s, n))
+                        return true;
+        return false;
+}
+
+/* Checks one line (already without its newline, leading white space and a BOM) and returns
+ * false if inih must not see it. inih would otherwise guess: read "Key:value" as an
+ * assignment, read an indented line as a continuation of the previous key, and silently skip
+ * lines it cannot parse. */
+static bool line_acceptable(ParseContext *ctx, char *l, size_t n) {
+        const char *eq;
+
+        if (n == 0 || l[0] == '#' || l[0] == ';')
+                return true;
+
+        if (l[0] == '[') {
+                char *close = memchr(l, ']', n);
+                size_t rest;
+
+                if (!close) {
+                        ctx_error(ctx, "malformed section header, expected [Section]");
+                        ctx->section = SECTION_BAD;
+                        return false;
+                }
+                rest = strspn(close + 1, " \t");
+                if (close[1 + rest] != '\0' && close[1 + rest] != '#' && close[1 + rest] != ';') {
+                        ctx_error(ctx, "trailing text after section header");
+                        ctx->section = SECTION_BAD;
+                        return false;
+                }
+                if (!known_section(l + 1, (size_t) (close - l - 1))) {
+                        ctx_error(ctx, "unknown section [%.*s] (known: [Guard], [Modules], "
+                                  "[Sysctl], [Conntrack])", (int) (close - l - 1), l + 1);
+                        ctx->section = SECTION_BAD;
+                        return false;
+                }
+                ctx->section = SECTION_KNOWN;
+                return true;
+        }
+
+        eq = memchr(l, '=', n);
+        if (!eq || memchr(l, ':', (size_t) (eq - l))) {
+                ctx_error(ctx, "malformed line, expected KEY=VALUE");
+                return false;
+        }
+        if (strspn(l, " \t") == (size_t) (eq - l)) {
+                ctx_error(ctx, "assignment without a key");
+                return false;
+        }
+        if (ctx->section == SECTION_NONE) {
+                ctx_error(ctx, "assignment outside of a section");
+                return false;
+        }
+        return ctx->section == SECTION_KNOWN;
+}
+
+/* An inih reader over the in-memory text, one line per call; it counts lines so that every
+ * error carries FILE:LINE. */
+static char *reader(char *str, int num, void *stream) {
+        ParseContext *ctx = stream;
+        const char *nl, *p;
+        size_t n, skip;
+
+        for (;;) {
+                if (ctx->pos >= ctx->end)
+                        return NULL;
+
+                p = ctx->pos;
+                nl = memchr(p, '\n', (size_t) (ctx->end - p));
+                n = nl ? (size_t) (nl - p) : (size_t) (ctx->end - p);
+                ctx->pos = nl ? nl + 1 : ctx->end;
+                ctx->line++;
+
+                if (n > 0 && p[n - 1] == '\r')
+                        n--;
+                if (ctx->line == 1 && n >= 3 && memcmp(p, "\xef\xbb\xbf", 3) == 0) {
+                        p += 3;
+                        n -= 3;
+                }
+                skip = 0;
+                while (skip < n && (p[skip] == ' ' || p[skip] == '\t'))
+                        skip++;
+                p += skip;
+                n -= skip;
+
+                if (memchr(p, '\0', n)) {
+                        ctx_error(ctx, "line contains a NUL byte");
+                        continue;
+                }
+                if (n >= (size_t) num || n > CONFIG_LINE_MAX) {
+                        ctx_error(ctx, "line too long (more than %u characters)", CONFIG_LINE_MAX);
+                        /* A truncated key line would be misread; the section a long header
+                         * names is unknown, so its keys are skipped too. */
+                        if (n > 0 && p[0] == '[')
+                                ctx->section = SECTION_BAD;
+                        continue;
+                }
+
+                memcpy(str, p, n);
+                str[n] = '\0';
+                if (!line_acceptable(ctx, str, n))
+                        continue;
+                return str;
+        }
+}
+
+static int handler(void *user, const char *section, const char *name, const char *value) {
+        ParseContext *ctx = user;
+        _cleanup_free_ char *why = NULL, *origin = NULL;
+
+        if (ctx->section != SECTION_KNOWN)
+                return 1;
+
+        if (asprintf(&origin, "%s:%u", ctx->name, ctx->line) < 0) {
+                ctx->oom = -ENOMEM;
+                return 1;
+        }
+
+        if (streq(section, "Sysctl")) {
+                _cleanup_free_ char *path = NULL;
+                int r;
+
+                r = sysctl_key_normalize(name, &path);
+                if (r == -EINVAL) {
+                        ctx_error(ctx, "'%s' is not a valid sysctl key (lower-case a-z, 0-9, "
+                                  "'_', '-', separated by '.' or '/', no empty, '.' or '..' "
+                                  "components)", name);
+                        return 1;
+                }
+                if (r == -EPERM) {
+                        ctx_error(ctx, "sysctl '%s' is not on the allow-list (%s)", name,
+                                  sysctl_allow_list_text);
+                        return 1;
+                }
+                if (r < 0) {
+                        ctx->oom = r;
+                        return 1;
+                }
+                if (*value == '\0') {
+                        ctx_error(ctx, "sysctl '%s' has an empty value", name);
+                        return 1;
+                }
+                for (const char *p = value; *p; p++)
+                        if ((unsigned char) *p < ' ' && *p != '\t') {
+                                ctx_error(ctx, "sysctl '%s' has a control character in its value",
+                                          name);
+                                return 1;
+                        }
+                if (!config_find_sysctl(ctx->config, path) &&
+                    ctx->config->n_sysctls >= CONFIG_SYSCTLS_MAX) {
+                        ctx_error(ctx, "too many sysctl assignments (at most %u)", CONFIG_SYSCTLS_MAX);
+                        return 1;
+                }
+                if (config_set_sysctl(ctx->config, path, value, origin) < 0)
+                        ctx->oom = -ENOMEM;
+                ctx->config->sysctl_snapshot = false;
+                return 1;
+        }
+
+        for (int k = 0; k < _CONFIG_KEY_MAX; k++) {
+                int r;
+
+                if (!streq(config_items[k].section, section) || !streq(config_items[k].name, name))
+                        continue;
+
+                r = config_items[k].parse(ctx->config, value, &why);
+                if (r == -ENOMEM) {
+                        ctx->oom = r;
+                        return 1;
+                }
+                if (r < 0) {
+                        ctx_error(ctx, "%s", why);
+                        return 1;
+                }
+                free(ctx->config->origins[k]);
+                ctx->config->origins[k] = TAKE_PTR(origin);
+                return 1;
+        }
+
+        ctx_error(ctx, "unknown key '%s' in section [%s]", name, section);
+        return 1;
+}
+
+int config_parse_text(Config *c, const char *name, const char *text, size_t size,
+                      ConfigErrors *errors) {
+        ParseContext ctx = {
+                .config = c,
+                .errors = errors,
+                .name = name,
+                .text = text,
+                .pos = text,
+                .end = text + size,
+        };
+        size_t before = errors->n;
+
+        (void) ini_parse_stream(reader, &ctx, handler, &ctx);
+        if (ctx.oom < 0)
+                return ctx.oom;
+        return errors->n > before ? -EINVAL : 0;
+}
+
+int config_validate(Config *c, ConfigErrors *errors) {
+        const char *o;
+
+        if (c->warn_percent >= c->crit_percent) {
+                o = c->origins[CONFIG_CONNTRACK_CRIT_PERCENT] ?: c->origins[CONFIG_CONNTRACK_WARN_PERCENT];
+                if (errors_add(errors, o ?: "configuration", 0,
+                               "WarnPercent=%u must be below CritPercent=%u",
+                               c->warn_percent, c->crit_percent) < 0)
+                        return -ENOMEM;
+                return -EINVAL;
+        }
+        if (c->fast_poll_interval > c->poll_interval) {
+                char a[FORMAT_TIMESPAN_MAX], b[FORMAT_TIMESPAN_MAX];
+
+                o = c->origins[CONFIG_CONNTRACK_FAST_POLL_INTERVAL] ?: c->origins[CONFIG_GUARD_POLL_INTERVAL];
+                if (errors_add(errors, o ?: "configuration", 0,
+                               "FastPollIntervalSec=%s must not be longer than PollIntervalSec=%s",
+                               format_timespan(a, sizeof(a), c->fast_poll_interval),
+                               format_timespan(b, sizeof(b), c->poll_interval)) < 0)
+                        return -ENOMEM;
+                return -EINVAL;
+        }
+        return 0;
+}
+
+static const char *conf_error_text(int e) {
+        switch (e) {
+        case -EPERM:
+                return "refused: not owned by root";
+        case -EACCES:
+                return "refused: writable by group or others";
+        case -EFBIG:
+                return "refused: larger than 1 MiB";
+        case -EBADFD:
+                return "refused: not a regular file";
+        default:
+                return NULL;
+        }
+}
+
+int config_load(const char *root, const char *main_override, Config **ret, ConfigErrors *errors) {
+        _cleanup_(conf_file_list_done) ConfFileList files = {};
+        _cleanup_(config_freep) Config *c = NULL;
+        size_t before = errors->n;
+        int r;
+
+        c = config_new();
+        if (!c)
+                return -ENOMEM;
+
+        r = conf_files_list(root, main_override, &files);
+        if (r < 0)
+                return r;
+
+        for (size_t i = 0; i < files.n; i++) {
+                _cleanup_free_ char *data = NULL;
+                const char *why;
+                size_t size;
+                int k = files.items[i].error;
+
+                if (k == 0)
+                        k = conf_file_read(files.items[i].path, CONFIG_FILE_SIZE_MAX, &data, &size);
+                if (k == -ENOMEM)
+                        return k;
+                if (k < 0) {
+                        why = conf_error_text(k);
+                        if (why)
+                                r = errors_add(errors, files.items[i].path, 0, "%s", why);
+                        else
+                                r = errors_add(errors, files.items[i].path, 0, "cannot read: %s",
+                                               strerror(-k));
+                        if (r < 0)
+                                return r;
+                        continue;
+                }
+
+                r = strv_extend(&c->files, files.items[i].path);
+                if (r < 0)
+                        return r;
+                r = config_parse_text(c, files.items[i].path, data, size, errors);
+                if (r == -ENOMEM)
+                        return r;
+        }
+
+        /* Cross-key rules only make sense once every file parsed cleanly. */
+        if (errors->n == before) {
+                r = config_validate(c, errors);
+                if (r == -ENOMEM)
+                        return r;
+        }
+        if (errors->n > before)
+                return -EINVAL;
+
+        *ret = TAKE_PTR(c);
+        return 0;
+}
+
+/* ---- output ---- */
+
+static void dump_value(FILE *f, const char *name, const char *value, const char *origin) {
+        int n = fprintf(f, "%s=%s", name, value);
+
+        fprintf(f, "%*s ; %s\n", n < 40 ? 40 - n : 0, "", origin ?: "default");
+}
+
+int config_dump(const Config *c, FILE *f) {
+        char buf[FORMAT_TIMESPAN_MAX], num[32];
+        const char *section = NULL;
+
+        fputs("# Effective ctguard configuration; each value is followed by its origin.\n", f);
+        if (!c->files || !c->files[0])
+                fputs("# No configuration files: built-in defaults.\n", f);
+        STRV_FOREACH(file, c->files)
+                fprintf(f, "# read %s\n", *file);
+
+        for (int k = 0; k < _CONFIG_KEY_MAX; k++) {
+                _cleanup_free_ char *joined = NULL;
+                const char *v;
+
+                if (!section || !streq(section, config_items[k].section)) {
+                        section = config_items[k].section;
+                        /* [Sysctl] sits between [Modules] and [Conntrack], as in the shipped file. */
+                        if (streq(section, "Conntrack")) {
+                                fputs("\n[Sysctl]\n", f);
+                                if (c->n_sysctls == 0)
+                                        fputs(c->sysctl_snapshot ?
+                                              "# nothing assigned: the values found at start are guarded\n" :
+                                              "# nothing assigned\n", f);
+                                for (size_t i = 0; i < c->n_sysctls; i++) {
+                                        _cleanup_free_ char *key = sysctl_path_to_key(c->sysctls[i].path);
+
+                                        if (!key)
+                                                return -ENOMEM;
+                                        dump_value(f, key, c->sysctls[i].value, c->sysctls[i].origin);
+                                }
+                        }
+                        fprintf(f, "\n[%s]\n", section);
+                }
+
+                switch (k) {
+                case CONFIG_GUARD_MODE:
+                        v = guard_mode_to_string(c->mode);
+                        break;
+                case CONFIG_GUARD_POLL_INTERVAL:
+                        v = format_timespan(buf, sizeof(buf), c->poll_interval);
+                        break;
+                case CONFIG_MODULES_ENSURE:
+                        v = joined = strv_join(c->ensure, " ");
+                        if (!v)
+                                return -ENOMEM;
+                        break;
+                case CONFIG_MODULES_RELOAD_BURST:
+                        snprintf(num, sizeof(num), "%u", c->reload_burst);
+                        v = num;
+                        break;
+                case CONFIG_MODULES_RELOAD_INTERVAL:
+                        v = format_timespan(buf, sizeof(buf), c->reload_interval);
+                        break;
+                case CONFIG_CONNTRACK_WARN_PERCENT:
+                        snprintf(num, sizeof(num), "%u", c->warn_percent);
+                        v = num;
+                        break;
+                case CONFIG_CONNTRACK_CRIT_PERCENT:
+                        snprintf(num, sizeof(num), "%u", c->crit_percent);
+                        v = num;
+                        break;
+                case CONFIG_CONNTRACK_FAST_POLL_INTERVAL:
+                        v = format_timespan(buf, sizeof(buf), c->fast_poll_interval);
+                        break;
+                case CONFIG_CONNTRACK_TOP_TALKERS:
+                        snprintf(num, sizeof(num), "%u", c->top_talkers);
+                        v = num;
+                        break;
+                default:
+                        return -EINVAL;
+                }
+                dump_value(f, config_items[k].name, v, c->origins[k]);
+        }
+
+        return ferror(f) ? -EIO : 0;
+}

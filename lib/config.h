@@ -1,0 +1,114 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#pragma once
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#include "parse-util.h"
+
+/* ctguard's configuration: built-in defaults, the main file and drop-ins merged, every value
+ * with its origin. A configuration is taken whole or not at all. */
+
+typedef enum GuardMode {
+        GUARD_MODE_ENFORCE,
+        GUARD_MODE_MONITOR,
+        _GUARD_MODE_MAX,
+        _GUARD_MODE_INVALID = -EINVAL,
+} GuardMode;
+
+const char *guard_mode_to_string(GuardMode m);
+GuardMode guard_mode_from_string(const char *s);
+
+typedef enum ConfigKey {
+        CONFIG_GUARD_MODE,
+        CONFIG_GUARD_POLL_INTERVAL,
+        CONFIG_MODULES_ENSURE,
+        CONFIG_MODULES_RELOAD_BURST,
+        CONFIG_MODULES_RELOAD_INTERVAL,
+        CONFIG_CONNTRACK_WARN_PERCENT,
+        CONFIG_CONNTRACK_CRIT_PERCENT,
+        CONFIG_CONNTRACK_FAST_POLL_INTERVAL,
+        CONFIG_CONNTRACK_TOP_TALKERS,
+        _CONFIG_KEY_MAX,
+        _CONFIG_KEY_INVALID = -EINVAL,
+} ConfigKey;
+
+typedef struct SysctlSetting {
+        char *path;     /* normalised, below /proc/sys: "net/netfilter/nf_conntrack_max" */
+        char *value;
+        char *origin;   /* "FILE:LINE", or "snapshot" */
+} SysctlSetting;
+
+typedef struct Config {
+        GuardMode mode;
+        usec_t poll_interval;
+
+        char **ensure;                  /* module names in load order, '-' folded to '_' */
+        unsigned reload_burst;
+        usec_t reload_interval;
+
+        SysctlSetting *sysctls;
+        size_t n_sysctls;
+        bool sysctl_snapshot;           /* [Sysctl] assigned nothing: guard a snapshot */
+
+        unsigned warn_percent;
+        unsigned crit_percent;
+        usec_t fast_poll_interval;
+        unsigned top_talkers;
+
+        char *origins[_CONFIG_KEY_MAX]; /* NULL: default */
+        char **files;                   /* the files read, in order */
+} Config;
+
+/* Limits, documented in ctguard.conf(5). */
+#define CONFIG_POLL_MIN (50 * USEC_PER_MSEC)
+#define CONFIG_POLL_MAX USEC_PER_HOUR
+#define CONFIG_RELOAD_BURST_MIN 1u
+#define CONFIG_RELOAD_BURST_MAX 100u
+#define CONFIG_RELOAD_INTERVAL_MIN USEC_PER_SEC
+#define CONFIG_RELOAD_INTERVAL_MAX USEC_PER_DAY
+#define CONFIG_PERCENT_MIN 1u
+#define CONFIG_PERCENT_MAX 100u
+#define CONFIG_TOP_TALKERS_MAX 1000u
+#define CONFIG_ENSURE_MAX 32u
+#define CONFIG_SYSCTLS_MAX 1024u
+#define CONFIG_FILE_SIZE_MAX (1024u * 1024u)
+#define CONFIG_LINE_MAX 199u
+
+/* Problems found in the configuration, each "FILE:LINE: what is wrong" or "FILE: ...". */
+typedef struct ConfigErrors {
+        char **messages;
+        size_t n;
+} ConfigErrors;
+
+void config_errors_done(ConfigErrors *e);
+
+Config *config_new(void);       /* built-in defaults */
+Config *config_free(Config *c);
+static inline void config_freep(Config **c) {
+        config_free(*c);
+}
+
+/* Parses one file's text into c, as if it came from the file named name. Problems are appended
+ * to errors; returns -EINVAL if there were any, -ENOMEM on allocation failure. */
+int config_parse_text(Config *c, const char *name, const char *text, size_t size,
+                      ConfigErrors *errors);
+
+/* Checks rules that span keys (WarnPercent < CritPercent, ...) after all files are read. */
+int config_validate(Config *c, ConfigErrors *errors);
+
+/* Loads the whole configuration below root (NULL or "" for /), main_override replacing the
+ * main file. On success returns 0 and the configuration; if anything is wrong, returns -EINVAL
+ * and errors lists every problem; other negative errno for system failures. */
+int config_load(const char *root, const char *main_override, Config **ret, ConfigErrors *errors);
+
+/* Looks up a sysctl setting by normalised path. */
+const SysctlSetting *config_find_sysctl(const Config *c, const char *path);
+
+/* Adds (or replaces) a sysctl setting; value and origin are copied. */
+int config_set_sysctl(Config *c, const char *path, const char *value, const char *origin);
+
+/* Writes the effective configuration as INI, every value followed by "; origin". */
+int config_dump(const Config *c, FILE *f);
