@@ -1,0 +1,299 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+
+/* ctstat against the running kernel, in a network namespace this program creates for itself
+ * (it dies with the program, entries and all): ct-insert fills the table, and ctstat must read
+ * back exactly that count, the namespace's limit and sane per-CPU counters, agree with
+ * conntrack(8), and fall back to the sysctls when ctnetlink refuses an unprivileged caller.
+ *
+ *   test-ctstat [CT-INSERT]      (or CT_INSERT in the environment)
+ *
+ * Exits 77 without root or network namespaces. */
+
+#include <check.h>
+#include <grp.h>
+#include <sched.h>
+#include <spawn.h>
+#include <stdarg.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+
+#include "ctstat.h"
+#include "macro.h"
+#include "parse-util.h"
+
+extern char **environ;
+
+static const char *ct_insert;
+
+/* Runs ct-insert -q with the given arguments (NULL-terminated); returns its exit status. */
+static int run_ct_insert(const char *arg, ...) {
+        char *argv[16] = { (char *) ct_insert, (char *) "-q" };
+        size_t n = 2;
+        va_list ap;
+        pid_t pid;
+        int status;
+
+        va_start(ap, arg);
+        for (const char *a = arg; a; a = va_arg(ap, const char *)) {
+                ck_assert_uint_lt(n, ELEMENTSOF(argv) - 1);
+                argv[n++] = (char *) a;
+        }
+        va_end(ap);
+        argv[n] = NULL;
+
+        ck_assert_int_eq(posix_spawn(&pid, ct_insert, NULL, NULL, argv, environ), 0);
+        ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+        return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+static uint32_t sysctl_u32(const char *name) {
+        _cleanup_free_ char *p = NULL;
+        _cleanup_fclose_ FILE *f = NULL;
+        unsigned v;
+
+        ck_assert_int_ge(asprintf(&p, "/proc/sys/net/netfilter/%s", name), 0);
+        f = fopen(p, "re");
+        ck_assert_ptr_nonnull(f);
+        ck_assert_int_eq(fscanf(f, "%u", &v), 1);
+        return v;
+}
+
+static usec_t now_usec(void) {
+        struct timespec ts;
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (usec_t) ts.tv_sec * USEC_PER_SEC + (usec_t) ts.tv_nsec / 1000;
+}
+
+/* Empties the table. Freed entries leave the count as soon as their last reference goes, which
+ * may be just after the flush returns: poll for it against a deadline. */
+static void flush_table(void) {
+        usec_t deadline = now_usec() + 10 * USEC_PER_SEC;
+
+        ck_assert_int_eq(run_ct_insert("--delete-all", NULL), 0);
+        while (sysctl_u32("nf_conntrack_count") != 0) {
+                ck_assert_msg(now_usec() < deadline, "table still has %u entries after a flush",
+                              sysctl_u32("nf_conntrack_count"));
+                usleep(10000);
+        }
+}
+
+static void sample_ok(CtStat *s, CtSample *ret) {
+        int r = ctstat_sample(s, ret);
+
+        ck_assert_msg(r == 0, "ctstat_sample: %s", strerror(-r));
+}
+
+static const unsigned count_cases[] = { 0, 1, 999, 10000, 100000 };
+
+START_TEST(test_count_and_max) {
+        _cleanup_(ctstat_closep) CtStat *s = NULL;
+        unsigned n = count_cases[_i];
+        CtSample before, after;
+        char num[16];
+
+        ck_assert_int_eq(ctstat_open(NULL, &s), 0);
+        flush_table();
+        sample_ok(s, &before);
+
+        if (n > 0) {
+                snprintf(num, sizeof(num), "%u", n);
+                ck_assert_int_eq(run_ct_insert("--count", num, NULL), 0);
+        }
+        sample_ok(s, &after);
+
+        ck_assert_msg(after.source == CTSTAT_SOURCE_NETLINK, "source %s, netlink error %d",
+                      ctstat_source_to_string(after.source), after.netlink_error);
+        ck_assert_int_eq(after.netlink_error, 0);
+        ck_assert_uint_eq(after.count, n);
+        ck_assert_uint_eq(after.count, sysctl_u32("nf_conntrack_count"));
+        ck_assert_uint_eq(after.max, sysctl_u32("nf_conntrack_max"));
+        ck_assert_uint_gt(after.timestamp, before.timestamp);
+
+        /* Per-CPU counters: every online CPU reports; each entry ct-insert made is one
+         * insert on some CPU, and nothing else happens in this namespace. */
+        ck_assert(after.has_cpu_stats);
+        ck_assert_uint_ge(after.n_cpus, (unsigned) sysconf(_SC_NPROCESSORS_ONLN));
+        ck_assert_uint_eq(after.insert - before.insert, n);
+        ck_assert_uint_eq(after.insert_failed, before.insert_failed);
+        ck_assert_uint_eq(after.drop, before.drop);
+        ck_assert_uint_eq(after.early_drop, before.early_drop);
+        ck_assert_uint_eq(after.error, before.error);
+}
+END_TEST
+
+/* Sums the per-CPU counters conntrack -S prints ("cpu=0 found=0 invalid=0 insert=3 ..."). */
+static void conntrack_stats(CtSample *ret) {
+        _cleanup_free_ char *line = NULL;
+        size_t sz = 0;
+        CtSample c = {};
+        FILE *f;
+
+        f = popen("conntrack -S 2>/dev/null", "re");
+        ck_assert_ptr_nonnull(f);
+        while (getline(&line, &sz, f) > 0) {
+                static const struct {
+                        const char *name;
+                        size_t offset;
+                } fields[] = {
+                        { "found=",          offsetof(CtSample, found) },
+                        { "invalid=",        offsetof(CtSample, invalid) },
+                        { "insert=",         offsetof(CtSample, insert) },
+                        { "insert_failed=",  offsetof(CtSample, insert_failed) },
+                        { "drop=",           offsetof(CtSample, drop) },
+                        { "early_drop=",     offsetof(CtSample, early_drop) },
+                        { "error=",          offsetof(CtSample, error) },
+                        { "search_restart=", offsetof(CtSample, search_restart) },
+                };
+
+                if (!strneq(line, "cpu=", 4))
+                        continue;
+                c.n_cpus++;
+                for (size_t i = 0; i < ELEMENTSOF(fields); i++) {
+                        const char *p = line;
+
+                        /* Whole words only: "insert=" must not match inside "insert_failed=". */
+                        while ((p = strstr(p, fields[i].name)) && p[-1] != ' ' && p[-1] != '\t')
+                                p++;
+                        ck_assert_msg(p, "no %s in '%s'", fields[i].name, line);
+                        *(uint64_t *) ((char *) &c + fields[i].offset) +=
+                                strtoull(p + strlen(fields[i].name), NULL, 10);
+                }
+        }
+        ck_assert_int_eq(pclose(f), 0);
+        *ret = c;
+}
+
+START_TEST(test_agrees_with_conntrack) {
+        _cleanup_(ctstat_closep) CtStat *s = NULL;
+        CtSample ours, theirs;
+
+        if (system("command -v conntrack >/dev/null") != 0)
+                return;         /* nothing to compare with */
+
+        ck_assert_int_eq(ctstat_open(NULL, &s), 0);
+        flush_table();
+        ck_assert_int_eq(run_ct_insert("--count", "1234", NULL), 0);
+        /* A second time: every entry is refused, which the counters must not take for
+         * inserts. */
+        ck_assert_int_ne(run_ct_insert("--count", "1234", NULL), 0);
+
+        sample_ok(s, &ours);
+        conntrack_stats(&theirs);
+        ck_assert_uint_eq(ours.n_cpus, theirs.n_cpus);
+        ck_assert_uint_eq(ours.found, theirs.found);
+        ck_assert_uint_eq(ours.invalid, theirs.invalid);
+        ck_assert_uint_eq(ours.insert, theirs.insert);
+        ck_assert_uint_eq(ours.insert_failed, theirs.insert_failed);
+        ck_assert_uint_eq(ours.drop, theirs.drop);
+        ck_assert_uint_eq(ours.early_drop, theirs.early_drop);
+        ck_assert_uint_eq(ours.error, theirs.error);
+        ck_assert_uint_eq(ours.search_restart, theirs.search_restart);
+        ck_assert_uint_eq(ours.count, 1234);
+}
+END_TEST
+
+/* One sampler, many samples, the table changing in between: the socket is reused and every
+ * reply matches its own request. */
+START_TEST(test_reuse) {
+        _cleanup_(ctstat_closep) CtStat *s = NULL;
+        static const char * const srcs[] = { "10.50.0.0/24", "10.51.0.0/24", "10.52.0.0/24" };
+        CtSample a;
+
+        ck_assert_int_eq(ctstat_open(NULL, &s), 0);
+        flush_table();
+        for (size_t k = 0; k < ELEMENTSOF(srcs); k++) {
+                for (unsigned i = 0; i < 500; i++) {
+                        sample_ok(s, &a);
+                        ck_assert_int_eq(a.source, CTSTAT_SOURCE_NETLINK);
+                        ck_assert_uint_eq(a.count, 100 * k);
+                }
+                ck_assert_int_eq(run_ct_insert("--count", "100", "--src", srcs[k], NULL), 0);
+        }
+        sample_ok(s, &a);
+        ck_assert_uint_eq(a.count, 300);
+}
+END_TEST
+
+/* Without CAP_NET_ADMIN ctnetlink says EPERM; the sample comes from the sysctls then. */
+START_TEST(test_fallback_unprivileged) {
+        _cleanup_(ctstat_closep) CtStat *s = NULL;
+        CtSample a;
+
+        flush_table();
+        ck_assert_int_eq(run_ct_insert("--count", "777", NULL), 0);
+
+        /* This test runs in a child of its own: dropping privileges is final only there. */
+        ck_assert_int_eq(setgroups(0, NULL), 0);
+        ck_assert_int_eq(setresgid(65534, 65534, 65534), 0);
+        ck_assert_int_eq(setresuid(65534, 65534, 65534), 0);
+
+        ck_assert_int_eq(ctstat_open(NULL, &s), 0);
+        sample_ok(s, &a);
+        ck_assert_int_eq(a.source, CTSTAT_SOURCE_PROC);
+        ck_assert_int_eq(a.netlink_error, -EPERM);
+        ck_assert_uint_eq(a.count, 777);
+        ck_assert_uint_eq(a.max, sysctl_u32("nf_conntrack_max"));
+        ck_assert(!a.has_cpu_stats);
+}
+END_TEST
+
+static void net_ns_id(const char *path, char *buf, size_t size) {
+        struct stat st;
+
+        if (stat(path, &st) < 0)
+                snprintf(buf, size, "?");
+        else
+                snprintf(buf, size, "%llu:%llu", (unsigned long long) st.st_dev,
+                         (unsigned long long) st.st_ino);
+}
+
+int main(int argc, char *argv[]) {
+        char before[64], after[64];
+        Suite *suite;
+        TCase *tc;
+        SRunner *sr;
+        int failed;
+
+        ct_insert = argc > 1 ? argv[1] : getenv("CT_INSERT");
+        if (!ct_insert) {
+                fprintf(stderr, "usage: test-ctstat CT-INSERT (or CT_INSERT=)\n");
+                return 2;
+        }
+        if (geteuid() != 0) {
+                fprintf(stderr, "test-ctstat: needs root, skipping\n");
+                return 77;
+        }
+        net_ns_id("/proc/self/ns/net", before, sizeof(before));
+        if (unshare(CLONE_NEWNET) < 0) {
+                fprintf(stderr, "test-ctstat: no network namespace (%m), skipping\n");
+                return 77;
+        }
+        net_ns_id("/proc/self/ns/net", after, sizeof(after));
+        if (streq(before, after) || streq(after, "?")) {
+                fprintf(stderr, "test-ctstat: not in a new network namespace\n");
+                return 1;
+        }
+        if (access("/proc/sys/net/netfilter/nf_conntrack_count", F_OK) < 0) {
+                fprintf(stderr, "test-ctstat: the kernel has no conntrack, skipping\n");
+                return 77;
+        }
+
+        suite = suite_create("ctstat-netns");
+        tc = tcase_create("netns");
+        tcase_set_timeout(tc, 120);
+        tcase_add_loop_test(tc, test_count_and_max, 0, ELEMENTSOF(count_cases));
+        tcase_add_test(tc, test_agrees_with_conntrack);
+        tcase_add_test(tc, test_reuse);
+        tcase_add_test(tc, test_fallback_unprivileged);
+        suite_add_tcase(suite, tc);
+
+        sr = srunner_create(suite);
+        /* Each test in a child: the unprivileged one drops its credentials for good. */
+        srunner_set_fork_status(sr, CK_FORK);
+        srunner_run_all(sr, CK_NORMAL);
+        failed = srunner_ntests_failed(sr);
+        srunner_free(sr);
+        return failed == 0 ? 0 : 1;
+}
