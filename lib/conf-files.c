@@ -184,7 +184,9 @@ int conf_files_list(const char *root, const char *main_override, ConfFileList *r
                 }
         }
 
-        qsort(dropins, n_dropins, sizeof(Dropin), dropin_cmp);
+        /* qsort() must not be handed NULL, even for no elements. */
+        if (n_dropins > 0)
+                qsort(dropins, n_dropins, sizeof(Dropin), dropin_cmp);
         for (size_t i = 0; i < n_dropins; i++) {
                 if (!dropins[i].path)
                         continue;

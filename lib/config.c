@@ -37,11 +37,33 @@ void config_errors_done(ConfigErrors *e) {
         *e = (ConfigErrors) {};
 }
 
+/* File names, keys and values come from whoever wrote the files: control characters are
+ * written as \xNN, so that a message stays on one line and cannot drive a terminal. */
+static char *escape_controls(const char *s) {
+        size_t n = 0;
+        char *r, *q;
+
+        for (const char *p = s; *p; p++)
+                n += ((unsigned char) *p < ' ' || *p == 0x7f) ? 4 : 1;
+        r = malloc(n + 1);
+        if (!r)
+                return NULL;
+        q = r;
+        for (const char *p = s; *p; p++) {
+                if ((unsigned char) *p < ' ' || *p == 0x7f)
+                        q += sprintf(q, "\\x%02x", (unsigned) (unsigned char) *p);
+                else
+                        *q++ = *p;
+        }
+        *q = '\0';
+        return r;
+}
+
 static int errors_add(ConfigErrors *e, const char *file, unsigned line, const char *fmt, ...)
         _printf_(4, 5);
 
 static int errors_add(ConfigErrors *e, const char *file, unsigned line, const char *fmt, ...) {
-        _cleanup_free_ char *what = NULL;
+        _cleanup_free_ char *what = NULL, *raw = NULL;
         char *m, **n;
         va_list ap;
         int k;
@@ -53,10 +75,13 @@ static int errors_add(ConfigErrors *e, const char *file, unsigned line, const ch
                 return -ENOMEM;
 
         if (line > 0)
-                k = asprintf(&m, "%s:%u: %s", file, line, what);
+                k = asprintf(&raw, "%s:%u: %s", file, line, what);
         else
-                k = asprintf(&m, "%s: %s", file, what);
+                k = asprintf(&raw, "%s: %s", file, what);
         if (k < 0)
+                return -ENOMEM;
+        m = escape_controls(raw);
+        if (!m)
                 return -ENOMEM;
 
         n = reallocarray(e->messages, e->n + 1, sizeof(char *));
@@ -181,11 +206,13 @@ static int parse_span_in(const char *v, usec_t min, usec_t max, usec_t *ret, con
                          char **why) {
         char a[FORMAT_TIMESPAN_MAX], b[FORMAT_TIMESPAN_MAX];
         usec_t t;
+        int r;
 
-        if (parse_sec(v, &t) < 0)
+        r = parse_sec(v, &t);
+        if (r == -EINVAL)
                 return why_set(why, "%s= has an invalid time span '%s' (write e.g. 200ms, 1s, 10min)",
                                key, v);
-        if (t < min || t > max)
+        if (r < 0 || t < min || t > max)
                 return why_set(why, "%s=%s is out of range (%s..%s)", key, v,
                                format_timespan(a, sizeof(a), min), format_timespan(b, sizeof(b), max));
         *ret = t;
@@ -327,12 +354,13 @@ typedef struct ParseContext {
         const char *name;
         const char *text, *end, *pos;
         unsigned line;
+        unsigned pending_line;  /* an assignment handed to inih that has not reached handler() */
         SectionState section;
         int oom;
 } ParseContext;
 
-static void ctx_error(ParseContext *ctx, const char *fmt, ...) _printf_(2, 3);
-static void ctx_error(ParseContext *ctx, const char *fmt, ...) {
+static void ctx_error_at(ParseContext *ctx, unsigned line, const char *fmt, ...) _printf_(3, 4);
+static void ctx_error_at(ParseContext *ctx, unsigned line, const char *fmt, ...) {
         _cleanup_free_ char *m = NULL;
         va_list ap;
         int k;
@@ -340,9 +368,11 @@ static void ctx_error(ParseContext *ctx, const char *fmt, ...) {
         va_start(ap, fmt);
         k = vasprintf(&m, fmt, ap);
         va_end(ap);
-        if (k < 0 || errors_add(ctx->errors, ctx->name, ctx->line, "%s", m) < 0)
+        if (k < 0 || errors_add(ctx->errors, ctx->name, line, "%s", m) < 0)
                 ctx->oom = -ENOMEM;
 }
+
+#define ctx_error(ctx, ...) ctx_error_at((ctx), (ctx)->line, __VA_ARGS__)
 
 static bool known_section(const char *s, size_t n) {
         for (size_t i = 0; i < ELEMENTSOF(config_sections); i++)
@@ -351,15 +381,17 @@ static bool known_section(const char *s, size_t n) {
         return false;
 }
 
-/* Checks one line (already without its newline, leading white space and a BOM) and returns
- * false if inih must not see it. inih would otherwise guess: read "Key:value" as an
- * assignment, read an indented line as a continuation of the previous key, and silently skip
- * lines it cannot parse. */
-static bool line_acceptable(ParseContext *ctx, char *l, size_t n) {
-        const char *eq;
+/* inih's notion of white space (isspace() in the C locale). */
+static bool is_space(char c) {
+        return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r';
+}
 
-        if (n == 0 || l[0] == '#' || l[0] == ';')
-                return true;
+/* Checks one line (already without its line ending and a BOM, not indented, no NUL) and returns
+ * false if inih must not see it. inih would otherwise guess: read "Key:value" as an assignment,
+ * end the key at an inline comment ("Key ;x=y") and then drop the line without a word. */
+static bool line_acceptable(ParseContext *ctx, char *l, size_t n) {
+        bool was_space = false;
+        size_t i;
 
         if (l[0] == '[') {
                 char *close = memchr(l, ']', n);
@@ -386,12 +418,17 @@ static bool line_acceptable(ParseContext *ctx, char *l, size_t n) {
                 return true;
         }
 
-        eq = memchr(l, '=', n);
-        if (!eq || memchr(l, ':', (size_t) (eq - l))) {
+        /* The key ends where inih ends it: at '=' or ':', or at a ';' after white space. */
+        for (i = 0; i < n; i++) {
+                if (l[i] == '=' || l[i] == ':' || (was_space && l[i] == ';'))
+                        break;
+                was_space = is_space(l[i]);
+        }
+        if (i >= n || l[i] != '=') {
                 ctx_error(ctx, "malformed line, expected KEY=VALUE");
                 return false;
         }
-        if (strspn(l, " \t") == (size_t) (eq - l)) {
+        if (i == 0) {
                 ctx_error(ctx, "assignment without a key");
                 return false;
         }
@@ -399,15 +436,30 @@ static bool line_acceptable(ParseContext *ctx, char *l, size_t n) {
                 ctx_error(ctx, "assignment outside of a section");
                 return false;
         }
-        return ctx->section == SECTION_KNOWN;
+        if (ctx->section != SECTION_KNOWN)
+                return false;
+
+        ctx->pending_line = ctx->line;
+        return true;
+}
+
+/* Every assignment handed to inih must reach handler(); one that did not was dropped by inih
+ * and must not pass silently. */
+static void check_pending(ParseContext *ctx) {
+        if (ctx->pending_line == 0)
+                return;
+        ctx_error_at(ctx, ctx->pending_line, "malformed line, expected KEY=VALUE");
+        ctx->pending_line = 0;
 }
 
 /* An inih reader over the in-memory text, one line per call; it counts lines so that every
- * error carries FILE:LINE. */
+ * error carries FILE:LINE. Only section headers and assignments reach inih. */
 static char *reader(char *str, int num, void *stream) {
         ParseContext *ctx = stream;
         const char *nl, *p;
         size_t n, skip;
+
+        check_pending(ctx);
 
         for (;;) {
                 if (ctx->pos >= ctx->end)
@@ -425,11 +477,6 @@ static char *reader(char *str, int num, void *stream) {
                         p += 3;
                         n -= 3;
                 }
-                skip = 0;
-                while (skip < n && (p[skip] == ' ' || p[skip] == '\t'))
-                        skip++;
-                p += skip;
-                n -= skip;
 
                 if (memchr(p, '\0', n)) {
                         ctx_error(ctx, "line contains a NUL byte");
@@ -439,7 +486,22 @@ static char *reader(char *str, int num, void *stream) {
                         ctx_error(ctx, "line too long (more than %u characters)", CONFIG_LINE_MAX);
                         /* A truncated key line would be misread; the section a long header
                          * names is unknown, so its keys are skipped too. */
-                        if (n > 0 && p[0] == '[')
+                        if (p[0] == '[')
+                                ctx->section = SECTION_BAD;
+                        continue;
+                }
+
+                skip = 0;
+                while (skip < n && is_space(p[skip]))
+                        skip++;
+                if (skip == n || p[skip] == '#' || p[skip] == ';')
+                        continue;       /* blank line or comment */
+                if (skip > 0) {
+                        /* inih would take an indented line as the continuation of the previous
+                         * value; ctguard has no continuation lines, and guessing is worse. */
+                        ctx_error(ctx, "line starts with white space (continuation lines are "
+                                  "not supported)");
+                        if (p[skip] == '[')
                                 ctx->section = SECTION_BAD;
                         continue;
                 }
@@ -456,6 +518,7 @@ static int handler(void *user, const char *section, const char *name, const char
         ParseContext *ctx = user;
         _cleanup_free_ char *why = NULL, *origin = NULL;
 
+        ctx->pending_line = 0;
         if (ctx->section != SECTION_KNOWN)
                 return 1;
 
@@ -541,7 +604,10 @@ int config_parse_text(Config *c, const char *name, const char *text, size_t size
         };
         size_t before = errors->n;
 
+        /* inih's own verdict is not needed: every line it could object to is refused (and
+         * reported with its line number) before inih sees it, or caught by check_pending(). */
         (void) ini_parse_stream(reader, &ctx, handler, &ctx);
+        check_pending(&ctx);
         if (ctx.oom < 0)
                 return ctx.oom;
         return errors->n > before ? -EINVAL : 0;
@@ -646,21 +712,45 @@ int config_load(const char *root, const char *main_override, Config **ret, Confi
 
 /* ---- output ---- */
 
-static void dump_value(FILE *f, const char *name, const char *value, const char *origin) {
-        int n = fprintf(f, "%s=%s", name, value);
+#define DUMP_ORIGIN_COLUMN 40u
 
-        fprintf(f, "%*s ; %s\n", n < 40 ? 40 - n : 0, "", origin ?: "default");
+/* Writes "name=value ; origin" with the origins aligned. The origin is a comment, but it names
+ * a file, so control characters are escaped. Where the line would be longer than the parser
+ * accepts, the origin goes on a comment line of its own above, so that the output always reads
+ * back. prefix "#" writes the assignment itself as a comment. */
+static int dump_value(FILE *f, const char *prefix, const char *name, const char *value,
+                      const char *origin) {
+        _cleanup_free_ char *o = escape_controls(origin ?: "default");
+        size_t n;
+
+        if (!o)
+                return -ENOMEM;
+
+        n = strlen(prefix) + strlen(name) + 1 + strlen(value);
+        if (MAX(n, DUMP_ORIGIN_COLUMN) + 3 + strlen(o) > CONFIG_LINE_MAX) {
+                fprintf(f, "# %s\n%s%s=%s\n", o, prefix, name, value);
+                return 0;
+        }
+        fprintf(f, "%s%s=%s%*s ; %s\n", prefix, name, value,
+                (int) (n < DUMP_ORIGIN_COLUMN ? DUMP_ORIGIN_COLUMN - n : 0), "", o);
+        return 0;
 }
 
 int config_dump(const Config *c, FILE *f) {
         char buf[FORMAT_TIMESPAN_MAX], num[32];
         const char *section = NULL;
+        int r;
 
         fputs("# Effective ctguard configuration; each value is followed by its origin.\n", f);
         if (!c->files || !c->files[0])
                 fputs("# No configuration files: built-in defaults.\n", f);
-        STRV_FOREACH(file, c->files)
-                fprintf(f, "# read %s\n", *file);
+        STRV_FOREACH(file, c->files) {
+                _cleanup_free_ char *e = escape_controls(*file);
+
+                if (!e)
+                        return -ENOMEM;
+                fprintf(f, "# read %s\n", e);
+        }
 
         for (int k = 0; k < _CONFIG_KEY_MAX; k++) {
                 _cleanup_free_ char *joined = NULL;
@@ -675,12 +765,17 @@ int config_dump(const Config *c, FILE *f) {
                                         fputs(c->sysctl_snapshot ?
                                               "# nothing assigned: the values found at start are guarded\n" :
                                               "# nothing assigned\n", f);
+                                /* Values recorded from a snapshot are shown as comments: read
+                                 * back, the output must still mean "guard a snapshot". */
                                 for (size_t i = 0; i < c->n_sysctls; i++) {
                                         _cleanup_free_ char *key = sysctl_path_to_key(c->sysctls[i].path);
 
                                         if (!key)
                                                 return -ENOMEM;
-                                        dump_value(f, key, c->sysctls[i].value, c->sysctls[i].origin);
+                                        r = dump_value(f, c->sysctl_snapshot ? "#" : "", key,
+                                                       c->sysctls[i].value, c->sysctls[i].origin);
+                                        if (r < 0)
+                                                return r;
                                 }
                         }
                         fprintf(f, "\n[%s]\n", section);
@@ -723,8 +818,46 @@ int config_dump(const Config *c, FILE *f) {
                 default:
                         return -EINVAL;
                 }
-                dump_value(f, config_items[k].name, v, c->origins[k]);
+                r = dump_value(f, "", config_items[k].name, v, c->origins[k]);
+                if (r < 0)
+                        return r;
         }
 
         return ferror(f) ? -EIO : 0;
+}
+
+static bool strv_equal(char * const *a, char * const *b) {
+        size_t n = strv_length(a);
+
+        if (strv_length(b) != n)
+                return false;
+        for (size_t i = 0; i < n; i++)
+                if (!streq(a[i], b[i]))
+                        return false;
+        return true;
+}
+
+bool config_equal(const Config *a, const Config *b) {
+        if (a->mode != b->mode ||
+            a->poll_interval != b->poll_interval ||
+            !strv_equal(a->ensure, b->ensure) ||
+            a->reload_burst != b->reload_burst ||
+            a->reload_interval != b->reload_interval ||
+            a->sysctl_snapshot != b->sysctl_snapshot ||
+            a->warn_percent != b->warn_percent ||
+            a->crit_percent != b->crit_percent ||
+            a->fast_poll_interval != b->fast_poll_interval ||
+            a->top_talkers != b->top_talkers)
+                return false;
+
+        /* What a snapshot recorded is state of the running system, not configuration. */
+        if (a->sysctl_snapshot)
+                return true;
+        if (a->n_sysctls != b->n_sysctls)
+                return false;
+        for (size_t i = 0; i < a->n_sysctls; i++)
+                if (!streq(a->sysctls[i].path, b->sysctls[i].path) ||
+                    !streq(a->sysctls[i].value, b->sysctls[i].value))
+                        return false;
+        return true;
 }

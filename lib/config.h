@@ -110,5 +110,11 @@ const SysctlSetting *config_find_sysctl(const Config *c, const char *path);
 /* Adds (or replaces) a sysctl setting; value and origin are copied. */
 int config_set_sysctl(Config *c, const char *path, const char *value, const char *origin);
 
-/* Writes the effective configuration as INI, every value followed by "; origin". */
+/* Writes the effective configuration as INI, every value followed by "; origin" (or preceded
+ * by "# origin" where the line would be too long). The output parses back to a configuration
+ * config_equal() to c. */
 int config_dump(const Config *c, FILE *f);
+
+/* True if a and b configure the same values, the [Sysctl] assignments in the same order. The
+ * origins, the files read and the values recorded by a snapshot are not compared. */
+bool config_equal(const Config *a, const Config *b);

@@ -93,6 +93,7 @@ int parse_sec(const char *s, usec_t *ret) {
         for (;;) {
                 unsigned long long whole = 0, frac = 0, frac_div = 1;
                 usec_t unit, part;
+                const char *q;
                 size_t ulen;
 
                 p += strspn(p, " \t");
@@ -121,11 +122,17 @@ int parse_sec(const char *s, usec_t *ret) {
                 }
                 if (!digits)
                         return -EINVAL;
+                /* "1.5.5s" is not two numbers. */
+                if (*p == '.')
+                        return -EINVAL;
 
-                unit = unit_of(p, &ulen);
+                /* As systemd does, the unit may follow after white space: "5 min". */
+                q = p + strspn(p, " \t");
+                unit = unit_of(q, &ulen);
                 if (unit == 0)
                         return -EINVAL;
-                p += ulen;
+                if (ulen > 0)
+                        p = q + ulen;
 
                 if (whole > UINT64_MAX / unit)
                         return -ERANGE;

@@ -27,7 +27,32 @@ static bool valid_char(char c) {
                c == '.' || c == '/';
 }
 
+/* A normalised path: only valid characters, components separated by single '/', none of them
+ * empty, "." or "..". The netfilter pattern's '*' crosses '/', so without this check
+ * "net/netfilter/../../kernel/sysrq" would match it. */
+static bool path_normalized(const char *path) {
+        const char *c = path;
+
+        for (;;) {
+                size_t k = strcspn(c, "/");
+
+                if (k == 0)
+                        return false;
+                if ((k == 1 && c[0] == '.') || (k == 2 && c[0] == '.' && c[1] == '.'))
+                        return false;
+                for (size_t i = 0; i < k; i++)
+                        if (!valid_char(c[i]))
+                                return false;
+                c += k;
+                if (*c == '\0')
+                        return true;
+                c++;
+        }
+}
+
 bool sysctl_path_allowed(const char *path) {
+        if (!path || strlen(path) > SYSCTL_KEY_MAX || !path_normalized(path))
+                return false;
         for (size_t i = 0; i < ELEMENTSOF(allow_list); i++)
                 if (fnmatch(allow_list[i].pattern, path, allow_list[i].flags) == 0)
                         return true;
@@ -42,12 +67,17 @@ int sysctl_key_normalize(const char *key, char **ret_path) {
         if (!key || *key == '\0')
                 return -EINVAL;
         n = strlen(key);
-        if (n > 255)
+        if (n > SYSCTL_KEY_MAX)
                 return -EINVAL;
 
         for (const char *c = key; *c; c++)
                 if (!valid_char(*c))
                         return -EINVAL;
+
+        /* Either spelling of a doubled separator is refused: dotted, ".." is an empty component
+         * and "//" would become ".." inside one; slashed, it is the other way round. */
+        if (strstr(key, "..") || strstr(key, "//"))
+                return -EINVAL;
 
         p = strdup(key);
         if (!p)
@@ -64,18 +94,8 @@ int sysctl_key_normalize(const char *key, char **ret_path) {
                 }
 
         /* Every component must be non-empty and neither "." nor "..". */
-        for (const char *c = p;;) {
-                size_t k = strcspn(c, "/");
-
-                if (k == 0)
-                        return -EINVAL;
-                if ((k == 1 && c[0] == '.') || (k == 2 && c[0] == '.' && c[1] == '.'))
-                        return -EINVAL;
-                c += k;
-                if (*c == '\0')
-                        break;
-                c++;
-        }
+        if (!path_normalized(p))
+                return -EINVAL;
 
         if (!sysctl_path_allowed(p))
                 return -EPERM;

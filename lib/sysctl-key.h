@@ -11,11 +11,16 @@
  * a component ("net.ipv4.conf.eth0/100.forwarding"). The normalised form is the path below
  * /proc/sys with '/' separators. */
 
+/* The longest key accepted; real sysctl paths are far shorter. */
+#define SYSCTL_KEY_MAX 255u
+
 /* Returns 0 and the normalised path; -EINVAL if the key is not normalised (empty component,
- * "." or "..", a character outside [a-z0-9_.-/]); -EPERM if it is not on the allow-list. */
+ * "." or "..", ".." or "//" anywhere, a character outside [a-z0-9_.-/]); -EPERM if it is not on
+ * the allow-list. */
 int sysctl_key_normalize(const char *key, char **ret_path);
 
-/* True if an already normalised path is on the allow-list. */
+/* True if path is normalised and on the allow-list; a path that is not normalised is never
+ * allowed, so a caller that skipped sysctl_key_normalize() cannot escape the allow-list. */
 bool sysctl_path_allowed(const char *path);
 
 /* The dotted spelling of a normalised path, dots inside components written as '/'. */
