@@ -4,6 +4,7 @@
 #include <sys/uio.h>
 #include <systemd/sd-journal.h>
 
+#include "catalog-ids.h"
 #include "log.h"
 
 static int max_level = LOG_INFO;
@@ -44,13 +45,22 @@ static void emit(int level, const char *event, const char * const *fields, const
         char *strs[8] = {};
         size_t n = 0, ns = 0;
 
-#define ADD(s) iov[n++] = (struct iovec) { .iov_base = (void *) (s), .iov_len = strlen(s) }
+        /* Evaluates its argument once: callers pass strs[ns++]. */
+#define ADD(s)                                                                          \
+        do {                                                                            \
+                const char *_s_ = (s);                                                  \
+                iov[n++] = (struct iovec) { .iov_base = (void *) _s_, .iov_len = strlen(_s_) }; \
+        } while (0)
         if (asprintf(&strs[ns], "MESSAGE=%s", message) >= 0)
                 ADD(strs[ns++]);
         if (asprintf(&strs[ns], "PRIORITY=%d", level & LOG_PRIMASK) >= 0)
                 ADD(strs[ns++]);
         ADD("SYSLOG_IDENTIFIER=ctguard");
         if (event && asprintf(&strs[ns], "CTGUARD_EVENT=%s", event) >= 0)
+                ADD(strs[ns++]);
+        /* The catalog entry "journalctl -x" shows with the event. */
+        if (event && catalog_id_for_event(event) &&
+            asprintf(&strs[ns], "MESSAGE_ID=%s", catalog_id_for_event(event)) >= 0)
                 ADD(strs[ns++]);
         if (file && asprintf(&strs[ns], "CODE_FILE=%s", file) >= 0)
                 ADD(strs[ns++]);
