@@ -10,36 +10,58 @@
 #include "sysctl-key.h"
 #include "sysctl.h"
 
-static int open_beneath(const char *sysctl_root, const char *path, int flags) {
-        _cleanup_close_ int dfd = -EBADF;
+int sysctl_path_check(const char *path) {
+        _cleanup_free_ char *n = NULL;
+        int r;
+
+        if (!path)
+                return -EINVAL;
+
+        /* A path is normalised if normalising it as a key changes nothing; a dotted key or one
+         * with "..", "." or empty components either fails or comes out different. */
+        r = sysctl_key_normalize(path, &n);
+        if (r < 0)
+                return r;
+        if (!streq(n, path))
+                return -EINVAL;
+        return 0;
+}
+
+int sysctl_root_open(const char *sysctl_root) {
+        int fd = open(sysctl_root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+
+        return fd < 0 ? negative_errno() : fd;
+}
+
+int sysctl_open_at(int root_fd, const char *path, int flags) {
         struct open_how how = {
-                .flags = (uint64_t) (flags | O_CLOEXEC | O_NOCTTY),
                 /* No symlinks and no escape above the root, whatever the path says. */
                 .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
         };
-        int fd;
+        int fd, r;
 
-        if (!sysctl_path_allowed(path))
-                return -EPERM;
+        /* openat2() refuses O_PATH combined with flags that only mean something for I/O.
+         * O_NONBLOCK: a FIFO planted in a test tree must not hang the daemon. */
+        if (flags & O_PATH)
+                how.flags = (uint64_t) (flags | O_CLOEXEC);
+        else
+                how.flags = (uint64_t) (flags | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 
-        dfd = open(sysctl_root, O_PATH | O_DIRECTORY | O_CLOEXEC);
-        if (dfd < 0)
-                return negative_errno();
+        /* Checked here rather than trusted from the caller: RESOLVE_BENEATH alone would let
+         * "net/netfilter/../../kernel/sysrq" through, since it stays below the root. */
+        r = sysctl_path_check(path);
+        if (r < 0)
+                return r;
 
-        fd = (int) syscall(SYS_openat2, dfd, path, &how, sizeof(how));
+        fd = (int) syscall(SYS_openat2, root_fd, path, &how, sizeof(how));
         if (fd < 0)
                 return negative_errno();
         return fd;
 }
 
-int sysctl_read(const char *sysctl_root, const char *path, char **ret_value) {
-        _cleanup_close_ int fd = -EBADF;
-        char buf[4096];
+int sysctl_read_fd(int fd, char **ret_value) {
+        char buf[SYSCTL_VALUE_MAX + 2];
         ssize_t n;
-
-        fd = open_beneath(sysctl_root, path, O_RDONLY);
-        if (fd < 0)
-                return fd;
 
         n = read(fd, buf, sizeof(buf) - 1);
         if (n < 0)
@@ -55,6 +77,134 @@ int sysctl_read(const char *sysctl_root, const char *path, char **ret_value) {
         return 0;
 }
 
+int sysctl_read_at(int root_fd, const char *path, char **ret_value) {
+        _cleanup_close_ int fd = -EBADF;
+
+        fd = sysctl_open_at(root_fd, path, O_RDONLY);
+        if (fd < 0)
+                return fd;
+        return sysctl_read_fd(fd, ret_value);
+}
+
+int sysctl_read(const char *sysctl_root, const char *path, char **ret_value) {
+        _cleanup_close_ int dfd = -EBADF;
+
+        dfd = sysctl_root_open(sysctl_root);
+        if (dfd < 0)
+                return dfd;
+        return sysctl_read_at(dfd, path, ret_value);
+}
+
+static int value_check(const char *value) {
+        size_t n;
+
+        if (!value)
+                return -EINVAL;
+        n = strlen(value);
+        if (n == 0 || n > SYSCTL_VALUE_MAX)
+                return -EINVAL;
+        /* A newline would let one assignment smuggle a second line to the handler. */
+        for (const char *c = value; *c; c++)
+                if ((unsigned char) *c < ' ' && *c != '\t')
+                        return -EINVAL;
+        return 0;
+}
+
+int sysctl_write_at(int root_fd, const char *path, const char *value) {
+        _cleanup_close_ int fd = -EBADF;
+        char buf[SYSCTL_VALUE_MAX + 2];
+        size_t n;
+        ssize_t k;
+        int r;
+
+        r = value_check(value);
+        if (r < 0)
+                return r;
+
+        /* O_TRUNC is a no-op on procfs, and keeps a regular file in a test tree honest. */
+        fd = sysctl_open_at(root_fd, path, O_WRONLY | O_TRUNC);
+        if (fd < 0)
+                return fd;
+
+        /* One write(2): procfs handlers parse each write on its own. */
+        n = strlen(value);
+        memcpy(buf, value, n);
+        buf[n++] = '\n';
+        k = write(fd, buf, n);
+        if (k < 0)
+                return negative_errno();
+        if ((size_t) k != n)
+                return -EIO;
+        return 0;
+}
+
+int sysctl_write(const char *sysctl_root, const char *path, const char *value) {
+        _cleanup_close_ int dfd = -EBADF;
+
+        dfd = sysctl_root_open(sysctl_root);
+        if (dfd < 0)
+                return dfd;
+        return sysctl_write_at(dfd, path, value);
+}
+
+int sysctl_write_verified_at(int root_fd, const char *path, const char *value,
+                             char **ret_readback) {
+        _cleanup_free_ char *back = NULL;
+        int r;
+
+        r = sysctl_write_at(root_fd, path, value);
+        if (r < 0)
+                return r;
+
+        r = sysctl_read_at(root_fd, path, &back);
+        if (r < 0)
+                return r;
+
+        r = sysctl_value_equal(back, value) ? 0 : -EBADMSG;
+        if (ret_readback)
+                *ret_readback = TAKE_PTR(back);
+        return r;
+}
+
+int sysctl_write_verified(const char *sysctl_root, const char *path, const char *value,
+                          char **ret_readback) {
+        _cleanup_close_ int dfd = -EBADF;
+
+        dfd = sysctl_root_open(sysctl_root);
+        if (dfd < 0)
+                return dfd;
+        return sysctl_write_verified_at(dfd, path, value, ret_readback);
+}
+
+bool sysctl_error_is_readonly(int error) {
+        error = error < 0 ? -error : error;
+        return error == EACCES || error == EPERM || error == EROFS;
+}
+
+static bool is_blank(char c) {
+        return c == ' ' || c == '\t' || c == '\n';
+}
+
+bool sysctl_value_equal(const char *a, const char *b) {
+        for (;;) {
+                size_t la, lb;
+
+                while (is_blank(*a))
+                        a++;
+                while (is_blank(*b))
+                        b++;
+                if (*a == '\0' || *b == '\0')
+                        return *a == *b;
+
+                la = strcspn(a, " \t\n");
+                lb = strcspn(b, " \t\n");
+                if (la != lb || memcmp(a, b, la) != 0)
+                        return false;
+                a += la;
+                b += lb;
+        }
+}
+
 static int name_cmp(const void *a, const void *b) {
         return strcmp(*(char * const *) a, *(char * const *) b);
 }
@@ -68,6 +218,7 @@ int sysctl_snapshot_paths(const char *sysctl_root, char ***ret_paths) {
         _cleanup_strv_free_ char **l = NULL, **timeouts = NULL;
         _cleanup_free_ char *dir = NULL;
         _cleanup_closedir_ DIR *d = NULL;
+        _cleanup_close_ int dfd = -EBADF;
         struct dirent *de;
         int r;
 
@@ -78,8 +229,9 @@ int sysctl_snapshot_paths(const char *sysctl_root, char ***ret_paths) {
         if (r < 0)
                 return r;
 
-        for (size_t i = 0; i < ELEMENTSOF(fixed); i++) {
-                _cleanup_close_ int fd = open_beneath(sysctl_root, fixed[i], O_RDONLY);
+        dfd = sysctl_root_open(sysctl_root);
+        for (size_t i = 0; dfd >= 0 && i < ELEMENTSOF(fixed); i++) {
+                _cleanup_close_ int fd = sysctl_open_at(dfd, fixed[i], O_PATH);
 
                 if (fd < 0)
                         continue;
