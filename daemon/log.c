@@ -2,6 +2,8 @@
 
 #include <stdbool.h>
 #include <sys/uio.h>
+/* We pass CODE_FILE= and friends ourselves; the header would otherwise add log.c's own. */
+#define SD_JOURNAL_SUPPRESS_LOCATION
 #include <systemd/sd-journal.h>
 
 #include "catalog-ids.h"
@@ -9,6 +11,8 @@
 
 static int max_level = LOG_INFO;
 static bool journal = false;
+static LogEventHook event_hook = NULL;
+static void *event_hook_userdata = NULL;
 
 void log_setup(LogTarget t) {
         if (t == LOG_TARGET_AUTO)
@@ -97,16 +101,22 @@ int log_internal(int level, int error, const char *file, int line, const char *f
         return -e;
 }
 
+void log_set_event_hook(LogEventHook hook, void *userdata) {
+        event_hook = hook;
+        event_hook_userdata = userdata;
+}
+
 void log_event(int level, const char *event, const char * const *fields, const char *format, ...) {
         char buf[4096];
         va_list ap;
-
-        if ((level & LOG_PRIMASK) > max_level)
-                return;
 
         va_start(ap, format);
         vsnprintf(buf, sizeof(buf), format, ap);
         va_end(ap);
 
-        emit(level, event, fields, NULL, 0, NULL, buf);
+        if ((level & LOG_PRIMASK) <= max_level)
+                emit(level, event, fields, NULL, 0, NULL, buf);
+        /* The status record keeps every event, whatever the log level. */
+        if (event_hook)
+                event_hook(event_hook_userdata, level, event, buf);
 }

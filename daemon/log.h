@@ -42,6 +42,11 @@ int log_internal(int level, int error, const char *file, int line, const char *f
 
 #define log_oom() log_error_errno(-ENOMEM, "Out of memory.")
 
+/* Called with every event that is logged, after it is written (the daemon keeps its last
+ * events for "ctguard status"). NULL to remove. */
+typedef void (*LogEventHook)(void *userdata, int level, const char *event, const char *message);
+void log_set_event_hook(LogEventHook hook, void *userdata);
+
 /* A machine-readable event: CTGUARD_EVENT=event plus extra "KEY=value" fields (NULL-ended),
  * with a human message. On the console the event name leads the message. */
 void log_event(int level, const char *event, const char * const *fields, const char *format, ...)

@@ -14,6 +14,11 @@ static const Verb verbs[] = {
         { "run",          verb_run,          "Run the daemon in the foreground (as systemd does)" },
         { "check-config", verb_check_config, "Validate the configuration: exit 0, or 78 with FILE:LINE errors" },
         { "cat-config",   verb_cat_config,   "Print the effective configuration with each value's origin" },
+        { "hold",         verb_hold,         "Put ctguard on hold for maintenance: heal nothing, keep reporting" },
+        { "release",      verb_release,      "End a hold; clear the module flap guard and backoff" },
+        { "repair",       verb_repair,       "Heal modules and sysctls once, without the daemon (--dry-run)" },
+        { "status",       verb_status,       "Show modules, sysctls, table fill, hold and daemon; exit 0/1/2/3 like a monitoring plugin" },
+        { "top",          verb_top,          "List who fills the conntrack table: top sources, destinations, ports, states" },
 };
 
 static void help(void) {

@@ -4,6 +4,10 @@
 #include <systemd/sd-event.h>
 
 #include "config.h"
+#include "module-guard.h"
+#include "publish.h"
+#include "sysctl-guard.h"
+#include "table-guard.h"
 
 /* The daemon: one sd-event loop that owns the configuration and every guard. */
 
@@ -15,6 +19,11 @@ typedef struct Manager {
         char *root;             /* prefix for every path, "" for / */
         char *config_path;      /* --config, or NULL */
         char *sysctl_root;      /* <root>/proc/sys */
+
+        SysctlGuard *sysctl_guard;
+        ModuleGuard *module_guard;
+        TableGuard *table_guard;
+        Publisher *publisher;
 
         unsigned reloads;
         unsigned reloads_rejected;

@@ -48,3 +48,8 @@ int verb_load_config(struct Config **ret);
 int verb_run(int argc, char *argv[]);
 int verb_check_config(int argc, char *argv[]);
 int verb_cat_config(int argc, char *argv[]);
+int verb_top(int argc, char *argv[]);
+int verb_hold(int argc, char *argv[]);
+int verb_release(int argc, char *argv[]);
+int verb_repair(int argc, char *argv[]);
+int verb_status(int argc, char *argv[]);

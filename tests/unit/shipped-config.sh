@@ -39,6 +39,16 @@ for k in $keys; do
         grep -q "^\.BR $k= " "$src/man/ctguard.conf.5" || fail "$k= missing from ctguard.conf(5)"
 done
 
+# Every verb --help lists is documented in ctguard(8) and the README and completed by bash.
+verbs=$("$ctguard" --help | awk '/^Commands:/ { on = 1; next } /^$/ { on = 0 } on { print $1 }')
+[ -n "$verbs" ] || fail "no verbs found in --help"
+for v in $verbs; do
+        grep -q "^\.BR* \"*$v\b" "$src/man/ctguard.8" || fail "verb $v missing from ctguard(8)"
+        grep -q "| \`$v" "$src/README.md" || fail "verb $v missing from README.md"
+        grep -q "verbs='.*\b$v\b" "$src/shell-completion/ctguard" || fail "verb $v missing from the bash completion"
+        "$ctguard" "$v" --help > /dev/null || fail "ctguard $v --help failed"
+done
+
 # The man pages format without warnings.
 for m in "$src"/man/*.[0-9]; do
         warnings=$(groff -man -ww -z "$m" 2>&1) || fail "groff failed on $m"

@@ -1,0 +1,78 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <systemd/sd-event.h>
+
+#include "config.h"
+#include "parse-util.h"
+
+/* The sysctl guard: keeps every configured (or snapshotted) sysctl at its desired value. It
+ * runs lib/sysctl-policy.c against the files below the sysctl root and writes the journal
+ * events: sysctl-restored, sysctl-drift, sysctl-unavailable, sysctl-available, sysctl-readonly,
+ * sysctl-failed and sysctl-fight, each with CTGUARD_KEY=, CTGUARD_OLD= (the value found),
+ * CTGUARD_NEW= (the desired value) and, for failures, CTGUARD_ERRNO=.
+ *
+ * Changes are noticed two ways. Every poll tick reads each key (sysctl_guard_tick()). In
+ * addition, when given an event loop, the guard puts an inotify watch on each key's file:
+ * procfs does not support poll() on most sysctls, but every write(2) to a file raises
+ * IN_MODIFY, so a value changed by sysctl(8) or "echo >" is seen and restored at once. Changes
+ * the kernel makes itself (a module reload resetting its defaults) do not go through write(2),
+ * and are left to the tick and to sysctl_guard_apply_all(). Setting CTGUARD_SYSCTL_WATCH=0 in
+ * the environment turns the watches off (to measure polling alone). */
+
+typedef struct SysctlGuard SysctlGuard;
+
+typedef struct SysctlGuardCounts {
+        size_t guarded;
+        size_t ok;
+        size_t drifted;         /* differ, not written: monitor mode or held */
+        size_t unavailable;
+        size_t readonly;
+        size_t failed;          /* last write or read failed */
+        size_t fighting;        /* left alone for a fight window */
+        unsigned long restores; /* since the configuration was (re)loaded */
+        unsigned long fights;
+} SysctlGuardCounts;
+
+/* Guards c's sysctls (copied; c may be freed afterwards) below sysctl_root. event may be NULL:
+ * then nothing is watched and only ticks notice changes. Looks at nothing until the first
+ * tick. */
+int sysctl_guard_new(const char *sysctl_root, sd_event *event, const Config *c,
+                     SysctlGuard **ret);
+SysctlGuard *sysctl_guard_free(SysctlGuard *g);
+static inline void sysctl_guard_freep(SysctlGuard **g) {
+        sysctl_guard_free(*g);
+}
+
+/* After a successful reload: takes the new desired values and mode. Every key starts afresh:
+ * fights, read-only and failure states are forgotten and will be reported again if they
+ * persist. On failure the guard keeps the previous configuration. */
+int sysctl_guard_set_config(SysctlGuard *g, const Config *c);
+
+/* Maintenance hold: while held, drift is reported (sysctl-drift) and nothing is written. On
+ * release, the next tick restores whatever drifted. */
+void sysctl_guard_set_held(SysctlGuard *g, bool held);
+
+/* Looks at every key once, at monotonic time now. Returns 1 if any key changed state or was
+ * reported since the previous tick (so the caller may refresh its status line), 0 if not. */
+int sysctl_guard_tick(SysctlGuard *g, usec_t now);
+
+/* For the module guard, right after it (re)loaded the conntrack modules: applies every
+ * guarded sysctl as soon as its file appears, waiting until deadline (CLOCK_MONOTONIC) at
+ * most. Keys that failed or were read-only get another chance (it is a new module instance).
+ * It waits only for keys that existed at some point before; keys never seen are applied if
+ * present and otherwise left to the ticks, so a key no kernel has does not cost the whole wait.
+ * This blocks the event loop (checking every 10ms): keep the deadline short, a second or two,
+ * and well below WatchdogSec=. Returns 0 when every key that was waited for is there (whether
+ * or not it could be written: that is reported as events), -ETIMEDOUT if some did not appear
+ * in time. */
+int sysctl_guard_apply_all(SysctlGuard *g, usec_t deadline);
+
+/* The "hashsize" module parameter matching the guarded nf_conntrack_buckets, for the module
+ * loader: 0 and the size, -ENOENT if that key is not guarded, -EINVAL if its value is not a
+ * positive number. */
+int sysctl_guard_desired_hashsize(const SysctlGuard *g, unsigned *ret);
+
+void sysctl_guard_counts(const SysctlGuard *g, SysctlGuardCounts *ret);

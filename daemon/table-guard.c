@@ -1,0 +1,469 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+
+#include <inttypes.h>
+#include <stdarg.h>
+
+#include "cttable.h"
+#include "log.h"
+#include "table-guard.h"
+
+#define PENDING_MAX 4u
+
+/* The lists an alert names, in this order. */
+static const CtBy alert_dims[] = { CT_BY_SRC, CT_BY_DST, CT_BY_DPORT, CT_BY_STATE };
+static const char * const alert_fields[] = { "SRC", "DST", "DPORT", "STATE" };
+static const char * const alert_words[] = { "sources", "destinations", "ports", "states" };
+
+struct TableGuard {
+        sd_event *event;
+        CtStat *stat;
+
+        TablePolicyConfig pc;
+        unsigned top_talkers;
+        TablePolicy policy;
+        TableStatus status;
+
+        bool sample_failing;            /* reported once until a sample works again */
+        bool proc_reported;             /* "no drop counters" reported once */
+        bool dump_failure_reported;
+
+        /* A top-talker dump in progress and the alerts waiting for it. */
+        CtDump *dump;
+        CtAggregate *agg;
+        sd_event_source *dump_io;
+        sd_event_source *dump_timer;
+        usec_t dump_started;
+        TableEvent pending[PENDING_MAX];
+        size_t n_pending;
+};
+
+typedef struct Fields {
+        char *s[24];
+        size_t n;
+} Fields;
+
+static _printf_(2, 3) void fields_add(Fields *f, const char *format, ...) {
+        va_list ap;
+        char *s;
+        int r;
+
+        if (f->n >= ELEMENTSOF(f->s) - 1)
+                return;
+        va_start(ap, format);
+        r = vasprintf(&s, format, ap);
+        va_end(ap);
+        if (r >= 0)
+                f->s[f->n++] = s;
+}
+
+static void fields_done(Fields *f) {
+        for (size_t i = 0; i < f->n; i++)
+                free(f->s[i]);
+        f->n = 0;
+}
+
+static void config_to_policy(const Config *c, TablePolicyConfig *ret) {
+        *ret = (TablePolicyConfig) {
+                .warn_percent = c->warn_percent,
+                .crit_percent = c->crit_percent,
+                .poll_interval = c->poll_interval,
+                /* config_validate() keeps it at most PollIntervalSec; be safe anyway. */
+                .fast_poll_interval = MIN(c->fast_poll_interval, c->poll_interval),
+                .repeat_interval = TABLE_REPEAT_INTERVAL,
+        };
+}
+
+/* "0.7%", "95.0%": count/max rounded down to a tenth, for messages (the field is whole). */
+static const char *format_percent(uint64_t count, uint64_t max, char buf[static 24]) {
+        uint64_t permille = 0;
+
+        if (max > 0)
+                permille = count <= UINT64_MAX / 1000 ? count * 1000 / max :
+                                                        (uint64_t) table_percent(count, max) * 10;
+        snprintf(buf, 24, "%" PRIu64 ".%" PRIu64 "%%", permille / 10, permille % 10);
+        return buf;
+}
+
+/* "75%" or "0.5%": a clear level in half points. */
+static const char *format_half_points(unsigned hp, char buf[static 16]) {
+        snprintf(buf, 16, "%u%s%%", hp / 2, hp % 2 ? ".5" : "");
+        return buf;
+}
+
+/* Adds the top lists to f (every one, in full) and returns them for the message text (the
+ * first few of each), or NULL. */
+static char *add_top(TableGuard *g, const CtAggregate *a, bool partial, Fields *f) {
+        _cleanup_free_ char *text = NULL;
+        uint64_t untracked = ct_aggregate_untracked_max(a);
+        size_t size = 0;
+        FILE *m;
+
+        fields_add(f, "CTGUARD_TOP_ENTRIES=%" PRIu64, ct_aggregate_entries(a));
+        if (partial)
+                fields_add(f, "CTGUARD_TOP_PARTIAL=1");
+        /* Past the memory cap on distinct keys (a spoofed flood), the entries of further keys
+         * are counted but not attributed. */
+        if (untracked > 0)
+                fields_add(f, "CTGUARD_TOP_UNTRACKED=%" PRIu64, untracked);
+
+        m = open_memstream(&text, &size);
+        if (!m)
+                return NULL;
+        for (size_t i = 0; i < ELEMENTSOF(alert_dims); i++) {
+                _cleanup_free_ char *list = NULL, *brief = NULL;
+
+                if (ct_aggregate_format_top(a, alert_dims[i], g->top_talkers, &list) < 0 ||
+                    ct_aggregate_format_top(a, alert_dims[i],
+                                            MIN(g->top_talkers, TABLE_MESSAGE_TOP_MAX), &brief) < 0)
+                        continue;
+                fields_add(f, "CTGUARD_TOP_%s=%s", alert_fields[i], list);
+                fprintf(m, "%s %s: %s", i == 0 ? " Top" : ";", alert_words[i],
+                        *brief ? brief : "none");
+        }
+        if (partial)
+                fputs(" (partial dump)", m);
+        if (untracked > 0)
+                fprintf(m, " (%" PRIu64 " entries of rarer keys not attributed)", untracked);
+        if (fclose(m) != 0)
+                return NULL;
+        return TAKE_PTR(text);
+}
+
+static void log_table_event(TableGuard *g, const TableEvent *e, const CtAggregate *a,
+                            bool partial) {
+        _cleanup_free_ char *top_text = NULL;
+        char span[FORMAT_TIMESPAN_MAX], clear[16], pct[24];
+        const char *event = table_event_to_string(e->type);
+        usec_t lasted = (e->time - e->since) / USEC_PER_SEC * USEC_PER_SEC;
+        Fields f = {};
+        int level;
+
+        fields_add(&f, "CTGUARD_COUNT=%" PRIu64, e->count);
+        fields_add(&f, "CTGUARD_MAX=%" PRIu64, e->max);
+        fields_add(&f, "CTGUARD_PERCENT=%u", e->percent);
+        fields_add(&f, "CTGUARD_LEVEL=%s", table_level_to_string(e->level));
+        if (e->repeat) {
+                fields_add(&f, "CTGUARD_REPEAT=1");
+                fields_add(&f, "CTGUARD_DURATION_SEC=%" PRIu64, lasted / USEC_PER_SEC);
+        }
+
+        if (a && g->top_talkers > 0)
+                top_text = add_top(g, a, partial, &f);
+
+        switch (e->type) {
+        case TABLE_EVENT_WARN:
+        case TABLE_EVENT_CRIT: {
+                bool crit = e->type == TABLE_EVENT_CRIT;
+                unsigned threshold = crit ? g->pc.crit_percent : g->pc.warn_percent;
+
+                level = crit ? LOG_CRIT : LOG_WARNING;
+                fields_add(&f, "CTGUARD_THRESHOLD=%u", threshold);
+                if (e->repeat)
+                        log_event(level, event, (const char * const *) f.s,
+                                  "Conntrack table still %s full (%" PRIu64 " of %" PRIu64 " entries) after %s, %s=%u.%s",
+                                  format_percent(e->count, e->max, pct), e->count, e->max,
+                                  format_timespan(span, sizeof(span), lasted),
+                                  crit ? "CritPercent" : "WarnPercent", threshold,
+                                  strempty(top_text));
+                else
+                        log_event(level, event, (const char * const *) f.s,
+                                  "Conntrack table %s full (%" PRIu64 " of %" PRIu64 " entries), at or above %s=%u%s.%s",
+                                  format_percent(e->count, e->max, pct), e->count, e->max,
+                                  crit ? "CritPercent" : "WarnPercent", threshold,
+                                  crit ? ": new connections are dropped once it is full" : "",
+                                  strempty(top_text));
+                break;
+        }
+        case TABLE_EVENT_OK: {
+                bool to_ok = e->level == TABLE_LEVEL_OK;
+                unsigned threshold = to_ok ? g->pc.warn_percent : g->pc.crit_percent;
+
+                fields_add(&f, "CTGUARD_THRESHOLD=%u", threshold);
+                log_event(LOG_NOTICE, event, (const char * const *) f.s,
+                          "Conntrack table down to %s (%" PRIu64 " of %" PRIu64 " entries), below %s (%s=%u less the margin)%s.",
+                          format_percent(e->count, e->max, pct), e->count, e->max,
+                          format_half_points(table_clear_half_points(threshold), clear),
+                          to_ok ? "WarnPercent" : "CritPercent", threshold,
+                          to_ok ? "" : "; still above the warning level");
+                break;
+        }
+        case TABLE_EVENT_FULL:
+                fields_add(&f, "CTGUARD_DROPS=%" PRIu64, e->drops);
+                log_event(LOG_CRIT, event, (const char * const *) f.s,
+                          "Conntrack table full: the kernel dropped %" PRIu64 " packet(s) for want of a free entry%s (%" PRIu64 " of %" PRIu64 " entries, %s).%s",
+                          e->drops, e->repeat ? " since the previous report" : "", e->count, e->max,
+                          format_percent(e->count, e->max, pct), strempty(top_text));
+                break;
+        default:
+                break;
+        }
+        fields_done(&f);
+}
+
+/* ---- the top-talker dump ---- */
+
+static void dump_stop(TableGuard *g) {
+        g->dump_io = sd_event_source_disable_unref(g->dump_io);
+        g->dump_timer = sd_event_source_disable_unref(g->dump_timer);
+        g->dump = ct_dump_free(g->dump);
+        g->agg = ct_aggregate_free(g->agg);
+}
+
+/* Logs every waiting alert, with the lists if the dump got anywhere. */
+static void dump_finish(TableGuard *g, int error, bool timed_out) {
+        const CtAggregate *a = NULL;
+        bool partial = timed_out;
+
+        if (error < 0 && !g->dump_failure_reported) {
+                log_warning_errno(error, "Failed to dump the conntrack table for the top talkers, "
+                                  "alerting without them: %m");
+                g->dump_failure_reported = true;
+        }
+        if (error >= 0)
+                g->dump_failure_reported = false;
+        if (timed_out)
+                log_warning("The conntrack table dump took longer than %u s; naming the top talkers "
+                            "of the %" PRIu64 " entries read.",
+                            (unsigned) (TABLE_DUMP_TIMEOUT / USEC_PER_SEC),
+                            g->agg ? ct_aggregate_entries(g->agg) : 0);
+
+        if (g->agg && (error >= 0 || ct_aggregate_entries(g->agg) > 0)) {
+                a = g->agg;
+                partial = partial || error < 0 || ct_aggregate_truncated(a) ||
+                          ct_aggregate_interrupted(a);
+        }
+        if (g->dump && a) {
+                usec_t t = 0;
+
+                (void) sd_event_now(g->event, CLOCK_MONOTONIC, &t);
+                log_debug("Conntrack dump %s: %" PRIu64 " entries, %" PRIu64 " bytes in %" PRIu64 " ms.",
+                          partial ? "partial" : "complete", ct_aggregate_entries(a),
+                          ct_dump_bytes(g->dump),
+                          t > g->dump_started ? (t - g->dump_started) / USEC_PER_MSEC : 0);
+        }
+
+        for (size_t i = 0; i < g->n_pending; i++)
+                log_table_event(g, &g->pending[i], a, partial);
+        g->n_pending = 0;
+        dump_stop(g);
+}
+
+static int on_dump_io(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        TableGuard *g = userdata;
+        int r;
+
+        /* A bounded slice, then back to the loop: everything else stays served. */
+        r = ct_dump_step(g->dump, g->agg, TABLE_DUMP_READS_PER_DISPATCH);
+        if (r != 0)
+                dump_finish(g, r < 0 ? r : 0, false);
+        return 0;
+}
+
+static int on_dump_timeout(sd_event_source *s, uint64_t usec, void *userdata) {
+        dump_finish(userdata, 0, true);
+        return 0;
+}
+
+static int dump_start(TableGuard *g) {
+        CtLimits limits = CT_LIMITS_DAEMON;
+        int r;
+
+        for (size_t i = 0; i < ELEMENTSOF(alert_dims); i++)
+                limits.dims |= CT_BY_MASK(alert_dims[i]);
+        r = ct_aggregate_new(&limits, &g->agg);
+        if (r < 0)
+                return r;
+        r = ct_dump_new(true, &g->dump);
+        if (r < 0)
+                return r;
+        r = sd_event_add_io(g->event, &g->dump_io, ct_dump_fd(g->dump), EPOLLIN, on_dump_io, g);
+        if (r < 0)
+                return r;
+        /* Below everything else: a dump is the least urgent work in the loop. */
+        r = sd_event_source_set_priority(g->dump_io, SD_EVENT_PRIORITY_IDLE);
+        if (r < 0)
+                return r;
+        (void) sd_event_source_set_description(g->dump_io, "table-dump");
+        r = sd_event_add_time_relative(g->event, &g->dump_timer, CLOCK_MONOTONIC,
+                                       TABLE_DUMP_TIMEOUT, 0, on_dump_timeout, g);
+        if (r < 0)
+                return r;
+        (void) sd_event_source_set_description(g->dump_timer, "table-dump-timeout");
+        return 0;
+}
+
+/* An alert that names the top talkers waits for a dump; one dump serves every alert raised
+ * while it runs. */
+static void alert_with_top(TableGuard *g, const TableEvent *e) {
+        int r;
+
+        if (g->n_pending >= PENDING_MAX) {
+                log_table_event(g, e, NULL, false);
+                return;
+        }
+        g->pending[g->n_pending++] = *e;
+        if (g->dump)
+                return;
+
+        log_debug("Dumping the conntrack table for the top talkers.");
+        (void) sd_event_now(g->event, CLOCK_MONOTONIC, &g->dump_started);
+        r = dump_start(g);
+        if (r < 0)
+                dump_finish(g, r, false);
+}
+
+/* ---- sampling ---- */
+
+static void report_sample_failure(TableGuard *g, int r) {
+        if (g->sample_failing)
+                return;
+        g->sample_failing = true;
+        /* No nf_conntrack_count at all: the module is not loaded, the module guard's business. */
+        log_full_errno(r == -ENOENT ? LOG_INFO : LOG_WARNING, r,
+                       "Failed to read the conntrack count and maximum, will keep trying: %m");
+}
+
+usec_t table_guard_tick(TableGuard *g, usec_t now, bool *ret_changed) {
+        TableStatus before = g->status;
+        TableSample ts;
+        TableVerdict v;
+        CtSample s;
+        int r;
+
+        if (ret_changed)
+                *ret_changed = false;
+
+        r = ctstat_sample(g->stat, &s);
+        if (r < 0) {
+                report_sample_failure(g, r);
+                return table_policy_poll_interval(&g->policy, &g->pc);
+        }
+        if (g->sample_failing)
+                log_info("Reading the conntrack count works again (%s).",
+                         ctstat_source_to_string(s.source));
+        g->sample_failing = false;
+        log_debug("Conntrack sample: %" PRIu32 " of %" PRIu32 " entries, drop counter %" PRIu64 "%s.",
+                  s.count, s.max, s.drop, s.has_cpu_stats ? "" : " (unknown)");
+        if (!s.has_cpu_stats && !g->proc_reported) {
+                log_full_errno(LOG_NOTICE, s.netlink_error,
+                               "Conntrack statistics are read from /proc/sys without ctnetlink (%m): "
+                               "table-full (dropped packets) cannot be detected.");
+                g->proc_reported = true;
+        } else if (s.has_cpu_stats)
+                g->proc_reported = false;
+
+        ts = (TableSample) {
+                .time = now,
+                .count = s.count,
+                .max = s.max,
+                .drop = s.drop,
+                .have_drop = s.has_cpu_stats,
+        };
+        r = table_policy_evaluate(&g->policy, &g->pc, &ts, &v);
+        if (r < 0) {
+                /* config_validate() already refuses such a configuration. */
+                log_error_errno(r, "Invalid conntrack thresholds, not evaluating: %m");
+                return g->pc.poll_interval ?: USEC_PER_SEC;
+        }
+
+        g->status = (TableStatus) {
+                .valid = true,
+                .sample = s,
+                .percent = table_percent(s.count, s.max),
+                .level = g->policy.level,
+        };
+        if (v.drop_counter_reset)
+                log_info("The conntrack drop counter went back to %" PRIu64 " (the module was "
+                         "reloaded); counting from there.", s.drop);
+
+        for (size_t i = 0; i < v.n_events; i++) {
+                const TableEvent *e = &v.events[i];
+
+                if (g->top_talkers > 0 &&
+                    (e->type == TABLE_EVENT_CRIT || e->type == TABLE_EVENT_FULL))
+                        alert_with_top(g, e);
+                else
+                        log_table_event(g, e, NULL, false);
+        }
+
+        if (ret_changed)
+                *ret_changed = !before.valid || before.percent != g->status.percent ||
+                               before.level != g->status.level ||
+                               before.sample.max != g->status.sample.max;
+        return v.next_poll;
+}
+
+void table_guard_set_config(TableGuard *g, const Config *c) {
+        config_to_policy(c, &g->pc);
+        g->top_talkers = c->top_talkers;
+}
+
+void table_guard_status(const TableGuard *g, TableStatus *ret) {
+        *ret = g->status;
+}
+
+int table_status_format(const TableStatus *s, char *buf, size_t size) {
+        int n;
+
+        if (!s->valid)
+                n = snprintf(buf, size, "table unknown");
+        else
+                n = snprintf(buf, size, "table %" PRIu32 "/%" PRIu32 " (%u%%, %s)", s->sample.count,
+                             s->sample.max, s->percent, table_level_to_string(s->level));
+        return n < 0 || (size_t) n >= size ? -ENOSPC : 0;
+}
+
+TableGuard *table_guard_free(TableGuard *g) {
+        if (!g)
+                return NULL;
+        /* Alerts still waiting for a dump are not lost on the way out. */
+        for (size_t i = 0; i < g->n_pending; i++)
+                log_table_event(g, &g->pending[i], NULL, false);
+        dump_stop(g);
+        ctstat_close(g->stat);
+        sd_event_unref(g->event);
+        free(g);
+        return NULL;
+}
+
+int table_guard_new(sd_event *event, const char *sysctl_root, const Config *c, TableGuard **ret) {
+        _cleanup_(table_guard_freep) TableGuard *g = NULL;
+        int r;
+
+        g = calloc(1, sizeof(TableGuard));
+        if (!g)
+                return -ENOMEM;
+        g->event = sd_event_ref(event);
+        g->policy = TABLE_POLICY_INIT;
+        table_guard_set_config(g, c);
+
+        r = ctstat_open(sysctl_root, &g->stat);
+        if (r < 0)
+                return r;
+
+        *ret = TAKE_PTR(g);
+        return 0;
+}
+
+int table_sample_once(const char *sysctl_root, const Config *c, TableStatus *ret) {
+        _cleanup_(ctstat_closep) CtStat *stat = NULL;
+        TablePolicyConfig pc;
+        CtSample s;
+        int r;
+
+        r = ctstat_open(sysctl_root, &stat);
+        if (r < 0)
+                return r;
+        r = ctstat_sample(stat, &s);
+        if (r < 0)
+                return r;
+
+        config_to_policy(c, &pc);
+        *ret = (TableStatus) {
+                .valid = true,
+                .sample = s,
+                .percent = table_percent(s.count, s.max),
+                .level = table_level_plain(&pc, s.count, s.max),
+        };
+        return 0;
+}

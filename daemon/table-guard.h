@@ -1,0 +1,66 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <systemd/sd-event.h>
+
+#include "config.h"
+#include "ctstat.h"
+#include "parse-util.h"
+#include "table-policy.h"
+
+/* The table guard: samples the conntrack count against nf_conntrack_max (lib/ctstat.c), runs
+ * lib/table-policy.c over the samples and writes the journal events table-warn (warning),
+ * table-crit (crit), table-ok (notice) and table-full (crit), each with CTGUARD_COUNT=,
+ * CTGUARD_MAX=, CTGUARD_PERCENT= and CTGUARD_LEVEL=; table-full also with CTGUARD_DROPS=, the
+ * packets the kernel dropped for want of a free entry since the previous table-full.
+ *
+ * With TopTalkers= above 0, table-crit and table-full name who fills the table: the guard
+ * dumps it and adds the top N by source, destination, destination port and state, as
+ * CTGUARD_TOP_SRC=10.0.0.5/4123 10.0.0.9/88 ... (likewise _DST, _DPORT, _STATE) and in the
+ * message. The dump runs on the event loop itself, one netlink buffer per dispatch at idle
+ * priority, from a non-blocking socket: signals, module events, sysctl restores and the
+ * watchdog are served between any two buffers. A thread would need sd-event and the logger to
+ * be thread-safe, and a forked child would copy the daemon and need its own reaping; reading
+ * incrementally needs neither and lets the kernel pace the dump. It is bounded by
+ * CT_LIMITS_DAEMON (entries and keys, so memory) and by TABLE_DUMP_TIMEOUT; the events wait for
+ * it (a second or so for a quarter million entries) and are logged with what was counted. */
+
+#define TABLE_DUMP_TIMEOUT (10 * USEC_PER_SEC)
+#define TABLE_DUMP_READS_PER_DISPATCH 8u
+#define TABLE_MESSAGE_TOP_MAX 5u        /* per list in the message text; fields carry all N */
+
+typedef struct TableGuard TableGuard;
+
+/* What a status line or "ctguard status" shows. */
+typedef struct TableStatus {
+        bool valid;                     /* a sample was taken */
+        CtSample sample;
+        unsigned percent;
+        TableLevel level;               /* with hysteresis in the daemon; plain in a one-shot */
+} TableStatus;
+
+int table_guard_new(sd_event *event, const char *sysctl_root, const Config *c, TableGuard **ret);
+TableGuard *table_guard_free(TableGuard *g);
+static inline void table_guard_freep(TableGuard **g) {
+        table_guard_free(*g);
+}
+
+/* After a reload: the new thresholds and intervals apply from the next sample on; the level
+ * reached so far is kept, so a crossing is not reported twice. */
+void table_guard_set_config(TableGuard *g, const Config *c);
+
+/* Takes one sample at monotonic time now and reports. Returns the interval until the next
+ * sample: PollIntervalSec, or FastPollIntervalSec from WarnPercent up. *ret_changed (may be
+ * NULL) tells whether the status line changed (percent or level). */
+usec_t table_guard_tick(TableGuard *g, usec_t now, bool *ret_changed);
+
+void table_guard_status(const TableGuard *g, TableStatus *ret);
+
+/* "table 1234/262144 (0%, ok)", or "table unknown" before a sample. */
+int table_status_format(const TableStatus *s, char *buf, size_t size);
+
+/* One sample without a daemon, for "ctguard status": the level has no history, so it is the
+ * one the thresholds give (no hysteresis). */
+int table_sample_once(const char *sysctl_root, const Config *c, TableStatus *ret);

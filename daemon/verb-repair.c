@@ -1,0 +1,302 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+
+#include <stdarg.h>
+#include <sysexits.h>
+#include <time.h>
+
+#include "config.h"
+#include "hold.h"
+#include "log.h"
+#include "module-policy.h"
+#include "modules.h"
+#include "strv.h"
+#include "sysctl-key.h"
+#include "sysctl-policy.h"
+#include "sysctl.h"
+#include "verbs.h"
+
+static const char usage[] =
+        "Usage: ctguard repair [--dry-run] [--ignore-hold]\n"
+        "\n"
+        "Heals once, without the daemon: loads the missing modules of [Modules] Ensure= in\n"
+        "order (with libkmod, in process; never modules that modprobe.d blacklists or gives an\n"
+        "install command), then writes every sysctl of [Sysctl] that differs. Prints what it\n"
+        "did. Exit status: 0 if everything is in place, 1 if something could not be healed,\n"
+        "78 if the configuration is invalid.\n"
+        "\n"
+        "     --dry-run      Change nothing; print what would be done\n"
+        "     --ignore-hold  Repair even while 'ctguard hold' is in force\n";
+
+static usec_t now_clock(clockid_t id) {
+        struct timespec ts;
+
+        (void) clock_gettime(id, &ts);
+        return (usec_t) ts.tv_sec * USEC_PER_SEC + (usec_t) ts.tv_nsec / 1000;
+}
+
+_printf_(3, 0) static void on_kmod_log(void *userdata, int priority, const char *format, va_list ap) {
+        char buf[512];
+
+        vsnprintf(buf, sizeof(buf), format, ap);
+        buf[strcspn(buf, "\n")] = '\0';
+        log_debug("libkmod: %s", buf);
+}
+
+/* Returns the number of modules that could not be healed, or a negative errno. */
+static int repair_modules(const Config *c, bool dry_run, bool *ret_loaded) {
+        _cleanup_(module_context_freep) ModuleContext *ctx = NULL;
+        _cleanup_strv_free_ char **guarded = NULL;
+        unsigned failed = 0, loaded = 0, missing = 0;
+        bool stop = false;
+        int r;
+
+        *ret_loaded = false;
+        if (strv_length(c->ensure) == 0) {
+                printf("Modules: [Modules] Ensure= lists none.\n");
+                return 0;
+        }
+
+        r = module_context_new(NULL, &ctx);
+        if (r < 0)
+                return log_error_errno(r, "Failed to set up libkmod: %m");
+        module_context_set_log(ctx, on_kmod_log, NULL,
+                               log_get_max_level() >= LOG_DEBUG ? LOG_DEBUG : LOG_ERR);
+
+        printf("Modules (%s):\n", module_tree_present(ctx) ? module_context_dir(ctx) :
+               "no module tree for this kernel");
+
+        STRV_FOREACH(name, c->ensure) {
+                _cleanup_free_ char *target = NULL, *who = NULL, *options = NULL;
+                _cleanup_strv_free_ char **would = NULL;
+                ModuleResolution res;
+                ModuleStatus st;
+                ModuleBlock b = MODULE_BLOCK_NONE;
+                const char *module = *name, *successor;
+                unsigned hashsize;
+                usec_t t0;
+
+                r = module_resolve(ctx, *name, &res, &target);
+                if (r < 0) {
+                        log_debug_errno(r, "Failed to look up %s, using the name as given: %m",
+                                        *name);
+                        res = MODULE_RESOLUTION_UNKNOWN;
+                }
+                switch (res) {
+                case MODULE_RESOLUTION_GONE:
+                        successor = module_legacy_successor(*name);
+                        printf("  %-18s skipped: not on this kernel%s%s%s\n", *name,
+                               successor ? " (merged into " : "", strempty(successor),
+                               successor ? ")" : "");
+                        continue;
+                case MODULE_RESOLUTION_MERGED:
+                        printf("  %-18s skipped: merged into %s on this kernel\n", *name, target);
+                        continue;
+                case MODULE_RESOLUTION_ALIAS:
+                        module = target;
+                        break;
+                default:
+                        break;
+                }
+                if (strv_contains(guarded, module))
+                        continue;
+                r = strv_extend(&guarded, module);
+                if (r < 0)
+                        return log_oom();
+
+                r = module_get_status(ctx, module, &st);
+                if (r < 0) {
+                        printf("  %-18s unknown: %s\n", module, strerror(-r));
+                        failed++;
+                        continue;
+                }
+                if (module_state_present(st.state) || st.state == MODULE_STATE_COMING) {
+                        bool alias = module != *name;
+
+                        printf("  %-18s present, %s%s%s%s\n", module,
+                               st.state == MODULE_STATE_COMING ? "being loaded" :
+                               module_status_describe(&st), alias ? " (for " : "",
+                               alias ? *name : "", alias ? ")" : "");
+                        continue;
+                }
+                missing++;
+
+                if (stop) {
+                        printf("  %-18s missing, not attempted after the failure above\n", module);
+                        failed++;
+                        continue;
+                }
+
+                if (streq(module, "nf_conntrack") && sysctl_policy_desired_hashsize(c, &hashsize) >= 0 &&
+                    asprintf(&options, "hashsize=%u", hashsize) < 0)
+                        return log_oom();
+
+                t0 = now_clock(CLOCK_MONOTONIC);
+                r = module_load(ctx, module, options, dry_run, &b, &who, &would);
+                if (r == 1) {
+                        if (who && !streq(who, module))
+                                printf("  %-18s missing, blocked: its dependency %s %s in modprobe.d\n",
+                                       module, who, b == MODULE_BLOCK_BLACKLIST ?
+                                       "is blacklisted" : "has an install command");
+                        else
+                                printf("  %-18s missing, blocked: %s in modprobe.d\n", module,
+                                       b == MODULE_BLOCK_BLACKLIST ? "blacklisted" :
+                                       "it has an install command");
+                        failed++;
+                        continue;
+                }
+                if (r < 0) {
+                        printf("  %-18s missing, %s: %s\n", module,
+                               dry_run ? "cannot be loaded" : "failed to load",
+                               r == -ENOENT ? "not found in the module tree" : strerror(-r));
+                        failed++;
+                        stop = true;    /* what follows depends on it */
+                        continue;
+                }
+                if (dry_run) {
+                        _cleanup_free_ char *list = strv_join(would, " ");
+
+                        printf("  %-18s missing, would load: %s%s%s\n", module, strempty(list),
+                               options ? " with " : "", strempty(options));
+                        continue;
+                }
+
+                r = module_get_status(ctx, module, &st);
+                if (r < 0 || !module_state_present(st.state)) {
+                        printf("  %-18s missing, loaded but not in the kernel afterwards\n", module);
+                        failed++;
+                        stop = true;
+                        continue;
+                }
+                printf("  %-18s loaded%s%s (%llu ms)\n", module, options ? " with " : "",
+                       strempty(options),
+                       (unsigned long long) ((now_clock(CLOCK_MONOTONIC) - t0) / USEC_PER_MSEC));
+                loaded++;
+        }
+
+        if (missing == 0)
+                printf("Module chain present, nothing to load.\n");
+        *ret_loaded = loaded > 0;
+        return (int) failed;
+}
+
+/* Returns the number of sysctls that could not be healed, or a negative errno. */
+static int repair_sysctls(const Config *c, bool dry_run, bool modules_loaded) {
+        _cleanup_free_ char *root = verb_sysctl_root();
+        unsigned failed = 0, changed = 0;
+
+        if (!root)
+                return log_oom();
+
+        if (c->sysctl_snapshot) {
+                printf("Sysctls: [Sysctl] assigns nothing; the daemon guards the values it finds, nothing to restore.\n");
+                if (modules_loaded)
+                        printf("  The modules loaded start from their default sysctl values.\n");
+                return 0;
+        }
+
+        printf("Sysctls (%s):\n", root);
+        for (size_t i = 0; i < c->n_sysctls; i++) {
+                const SysctlSetting *s = c->sysctls + i;
+                _cleanup_free_ char *key = sysctl_path_to_key(s->path), *cur = NULL, *back = NULL;
+                const char *k = key ?: s->path;
+                int r;
+
+                r = sysctl_read(root, s->path, &cur);
+                if (r < 0) {
+                        printf("  %s: %s\n", k, r == -ENOENT ? "does not exist on this kernel" :
+                               strerror(-r));
+                        failed++;
+                        continue;
+                }
+                if (sysctl_value_equal(cur, s->value))
+                        continue;
+
+                changed++;
+                if (dry_run) {
+                        printf("  %s: would set %s (is %s)\n", k, s->value, cur);
+                        continue;
+                }
+                r = sysctl_write_verified(root, s->path, s->value, &back);
+                if (r < 0) {
+                        printf("  %s: failed to set %s (is %s): %s\n", k, s->value,
+                               back ?: cur, sysctl_error_is_readonly(r) ?
+                               "read-only here" : strerror(-r));
+                        failed++;
+                        continue;
+                }
+                printf("  %s: set %s (was %s)\n", k, s->value, cur);
+        }
+        if (changed == 0 && failed == 0)
+                printf("  all %zu at their configured values\n", c->n_sysctls);
+        return (int) failed;
+}
+
+int verb_repair(int argc, char *argv[]) {
+        enum { ARG_DRY_RUN = _ARG_VERB_FIRST, ARG_IGNORE_HOLD };
+        static const struct option options[] = {
+                COMMON_OPTIONS,
+                { "dry-run",     no_argument, NULL, ARG_DRY_RUN },
+                { "ignore-hold", no_argument, NULL, ARG_IGNORE_HOLD },
+                {}
+        };
+        _cleanup_(config_freep) Config *c = NULL;
+        _cleanup_(hold_done) Hold h = {};
+        bool dry_run = false, ignore_hold = false, loaded;
+        int c_opt, r, fm, fs;
+
+        optind = 0;
+        while ((c_opt = getopt_long(argc, argv, COMMON_SHORTOPTS, options, NULL)) >= 0)
+                switch (c_opt) {
+                case ARG_DRY_RUN:
+                        dry_run = true;
+                        break;
+                case ARG_IGNORE_HOLD:
+                        ignore_hold = true;
+                        break;
+                case '?':
+                        return EX_USAGE;
+                default:
+                        r = verb_common_option(c_opt, optarg);
+                        if (r == 1) {
+                                printf("%s", usage);
+                                return EXIT_SUCCESS;
+                        }
+                        if (r < 0)
+                                return EX_USAGE;
+                }
+        if (optind < argc) {
+                log_error("Unexpected argument '%s'; see 'ctguard repair --help'.", argv[optind]);
+                return EX_USAGE;
+        }
+
+        r = verb_load_config(&c);
+        if (r == -EINVAL)
+                return EX_CONFIG;
+        if (r < 0)
+                return EXIT_FAILURE;
+
+        r = hold_load(arg_root, &h);
+        if (r >= 0 && module_policy_hold_active(&h, now_clock(CLOCK_REALTIME)) && !dry_run &&
+            !ignore_hold) {
+                log_error("ctguard is on hold%s%s%s; not repairing. Run 'ctguard release' first, or use --ignore-hold.",
+                          h.reason ? " (" : "", strempty(h.reason), h.reason ? ")" : "");
+                return EXIT_FAILURE;
+        }
+
+        if (dry_run)
+                printf("Dry run: nothing is changed.\n");
+
+        fm = repair_modules(c, dry_run, &loaded);
+        if (fm < 0)
+                return EXIT_FAILURE;
+        fs = repair_sysctls(c, dry_run, loaded);
+        if (fs < 0)
+                return EXIT_FAILURE;
+
+        if (fm + fs > 0) {
+                printf("%d item(s) could not be %s.\n", fm + fs, dry_run ? "healed as things are" : "healed");
+                return EXIT_FAILURE;
+        }
+        printf("%s\n", dry_run ? "Nothing would fail." : "Everything is in place.");
+        return EXIT_SUCCESS;
+}
