@@ -4,6 +4,7 @@
 #include <stdint.h>
 #include <fnmatch.h>
 #include <linux/openat2.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 
 #include "macro.h"
@@ -33,6 +34,54 @@ int sysctl_root_open(const char *sysctl_root) {
         return fd < 0 ? negative_errno() : fd;
 }
 
+/* The same guarantee without openat2(): the path is normalised (no "..", no empty component,
+ * checked by the caller), and every component is opened with O_NOFOLLOW relative to the
+ * previous one, so nothing can lead outside the root or through a symlink. */
+int sysctl_open_at_compat(int root_fd, const char *path, int flags) {
+        _cleanup_close_ int dir = -EBADF;
+        const char *p = path;
+        int cur = root_fd;
+
+        for (;;) {
+                size_t n = strcspn(p, "/");
+                char name[256];
+                int fd;
+
+                if (n == 0 || n >= sizeof(name))
+                        return -EINVAL;
+                memcpy(name, p, n);
+                name[n] = '\0';
+
+                if (p[n] == '\0') {
+                        fd = openat(cur, name, flags | O_NOFOLLOW);
+                        /* A symlink opened with O_NOFOLLOW|O_PATH is the link itself: refuse it
+                         * as openat2() with RESOLVE_NO_SYMLINKS would. */
+                        if (fd >= 0 && (flags & O_PATH)) {
+                                struct stat st;
+
+                                if (fstat(fd, &st) < 0 || S_ISLNK(st.st_mode)) {
+                                        safe_close(fd);
+                                        return -ELOOP;
+                                }
+                        }
+                        return fd < 0 ? negative_errno() : fd;
+                }
+
+                fd = openat(cur, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                if (fd < 0) {
+                        struct stat st;
+
+                        if (errno == ENOTDIR && fstatat(cur, name, &st, AT_SYMLINK_NOFOLLOW) >= 0 &&
+                            S_ISLNK(st.st_mode))
+                                return -ELOOP;
+                        return negative_errno();
+                }
+                safe_close(dir);
+                dir = cur = fd;
+                p += n + 1;
+        }
+}
+
 int sysctl_open_at(int root_fd, const char *path, int flags) {
         struct open_how how = {
                 /* No symlinks and no escape above the root, whatever the path says. */
@@ -54,9 +103,13 @@ int sysctl_open_at(int root_fd, const char *path, int flags) {
                 return r;
 
         fd = (int) syscall(SYS_openat2, root_fd, path, &how, sizeof(how));
-        if (fd < 0)
+        if (fd >= 0)
+                return fd;
+        /* systemd's RestrictSUIDSGID= (and kernels before 5.6) answer ENOSYS, so that callers
+         * fall back to openat(). */
+        if (errno != ENOSYS && errno != EPERM)
                 return negative_errno();
-        return fd;
+        return sysctl_open_at_compat(root_fd, path, (int) how.flags);
 }
 
 int sysctl_read_fd(int fd, char **ret_value) {

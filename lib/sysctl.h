@@ -28,6 +28,11 @@ int sysctl_root_open(const char *sysctl_root);
  * -ELOOP if a component is a symlink, -EXDEV if it would leave the root, -ENOENT if missing. */
 int sysctl_open_at(int root_fd, const char *path, int flags);
 
+/* What sysctl_open_at() falls back to where openat2() is refused with ENOSYS (systemd's
+ * RestrictSUIDSGID=, kernels before 5.6): one openat(O_NOFOLLOW) per component. Takes an
+ * already checked path. Exposed so tests can prove both paths alike. */
+int sysctl_open_at_compat(int root_fd, const char *path, int flags);
+
 /* Reads the value behind an open descriptor, trailing newlines and spaces removed. */
 int sysctl_read_fd(int fd, char **ret_value);
 

@@ -163,6 +163,36 @@ static const struct {
         { "net/netfilter/nf_conntrack_max",             "",             -EINVAL, false },
 };
 
+/* Where openat2() is refused (systemd's RestrictSUIDSGID=), the per-component fallback must
+ * give the same answer for every path the check lets through. */
+START_TEST(test_open_compat) {
+        const char *path = write_cases[_i].path;
+        int rfd, a, b;
+
+        if (sysctl_path_check(path) < 0)
+                return;
+        rfd = sysctl_root_open(root);
+        ck_assert_int_ge(rfd, 0);
+        a = sysctl_open_at(rfd, path, O_RDONLY);
+        b = sysctl_open_at_compat(rfd, path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+        ck_assert_msg((a >= 0) == (b >= 0) && (a >= 0 || a == b),
+                      "'%s': openat2 gave %d, the fallback %d", path, a, b);
+        if (a >= 0)
+                close(a);
+        if (b >= 0)
+                close(b);
+        b = sysctl_open_at_compat(rfd, path, O_PATH | O_CLOEXEC);
+        a = sysctl_open_at(rfd, path, O_PATH);
+        ck_assert_msg((a >= 0) == (b >= 0) && (a >= 0 || a == b),
+                      "'%s' O_PATH: openat2 gave %d, the fallback %d", path, a, b);
+        if (a >= 0)
+                close(a);
+        if (b >= 0)
+                close(b);
+        close(rfd);
+}
+END_TEST
+
 START_TEST(test_write) {
         _cleanup_free_ char *after = NULL, *back = NULL;
         const char *path = write_cases[_i].path;
@@ -403,6 +433,7 @@ int main(void) {
         /* Each test gets a fresh tree (checked fixtures run inside the forked test). */
         tcase_add_checked_fixture(tc, setup, teardown);
         tcase_add_loop_test(tc, test_write, 0, ELEMENTSOF(write_cases));
+        tcase_add_loop_test(tc, test_open_compat, 0, ELEMENTSOF(write_cases));
         tcase_add_test(tc, test_key_normalize_then_write);
         tcase_add_test(tc, test_write_verified);
         tcase_add_test(tc, test_readonly_mode);
