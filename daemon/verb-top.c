@@ -3,6 +3,7 @@
 #include <inttypes.h>
 #include <sysexits.h>
 
+#include "ctstat.h"
 #include "cttable.h"
 #include "json.h"
 #include "log.h"
@@ -122,6 +123,7 @@ static int print_json(const CtAggregate *a, const bool by[_CT_BY_MAX], size_t n)
 }
 
 int verb_top(int argc, char *argv[]) {
+        _cleanup_free_ char *sysctl_root = NULL;
         enum { ARG_BY = _ARG_VERB_FIRST, ARG_JSON };
         static const struct option options[] = {
                 COMMON_OPTIONS,
@@ -187,6 +189,16 @@ int verb_top(int argc, char *argv[]) {
         r = ct_aggregate_new(&limits, &a);
         if (r < 0)
                 return log_oom(), EXIT_FAILURE;
+
+        /* Dumping would make the kernel load nf_conntrack if it is not there: say so instead. */
+        sysctl_root = verb_sysctl_root();
+        if (!sysctl_root)
+                return log_oom(), EXIT_FAILURE;
+        if (!ctstat_conntrack_loaded(sysctl_root)) {
+                log_error("nf_conntrack is not loaded (no %s/net/netfilter/nf_conntrack_count): no table to list.",
+                          sysctl_root);
+                return EXIT_FAILURE;
+        }
 
         r = ct_dump_all(a);
         if (r == -EPERM || r == -EACCES) {

@@ -296,9 +296,23 @@ static int sample_netlink(CtStat *s, CtSample *ret) {
         return 0;
 }
 
+bool ctstat_conntrack_loaded(const char *sysctl_root) {
+        _cleanup_free_ char *p = NULL;
+
+        if (asprintf(&p, "%s/net/netfilter/nf_conntrack_count", sysctl_root ?: SYSCTL_ROOT_DEFAULT) < 0)
+                return true;    /* cannot tell: let the caller try */
+        return access(p, F_OK) >= 0 || errno != ENOENT;
+}
+
 int ctstat_sample(CtStat *s, CtSample *ret) {
         CtSample sample;
         int r, k;
+
+        /* A ctnetlink request while conntrack is not loaded makes the kernel load it
+         * (nfnetlink requests nf_conntrack_netlink, which pulls in nf_conntrack): a statistics
+         * poll must not heal the chain behind the module guard, in monitor mode or on hold. */
+        if (!ctstat_conntrack_loaded(s->sysctl_root))
+                return -ENOENT;
 
         r = sample_netlink(s, &sample);
         if (r >= 0) {

@@ -58,5 +58,9 @@ static inline void ctstat_closep(CtStat **s) {
  * neither ctnetlink nor the sysctls could be read (ret untouched then). */
 int ctstat_sample(CtStat *s, CtSample *ret);
 
+/* Whether nf_conntrack is in this kernel and namespace: its nf_conntrack_count exists. Asked
+ * before every ctnetlink request, since a request would load the module otherwise. */
+bool ctstat_conntrack_loaded(const char *sysctl_root);
+
 /* The fallback alone: count and max from sysctl_root/net/netfilter/nf_conntrack_{count,max}. */
 int ctstat_sample_proc(const char *sysctl_root, CtSample *ret);
