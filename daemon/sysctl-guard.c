@@ -23,6 +23,7 @@ typedef struct SysctlEntry {
         int wd;                 /* inotify watch, or -1 */
         bool dirty;             /* the watch fired */
         bool pending;           /* sysctl_guard_apply_all() still waits for it */
+        bool probed;            /* opened for writing once, to find a read-only key early */
 } SysctlEntry;
 
 struct SysctlGuard {
@@ -255,6 +256,18 @@ static void entry_check(SysctlGuard *g, SysctlEntry *e, usec_t now, bool rearm) 
                 log_info("The fight window for %s has passed; guarding it again.", e->key);
 
         a = d.action;
+        if (a == SYSCTL_ACTION_NONE && r >= 0 && !e->probed && g->mode == GUARD_MODE_ENFORCE) {
+                /* Opening for writing writes nothing, but fails as a write would: a sandbox
+                 * that mounts the key read-only (ReadWritePaths= missing it) or a namespace's
+                 * read-only nf_conntrack_max is reported now, not when it drifts one day. */
+                int w = sysctl_open_at(g->root_fd, e->path, O_WRONLY);
+
+                e->probed = true;
+                if (w >= 0)
+                        safe_close(w);
+                else if (sysctl_error_is_readonly(w))
+                        a = sysctl_policy_written(&e->state, w, now);
+        }
         if (a == SYSCTL_ACTION_RESTORE) {
                 r = sysctl_write_verified_at(g->root_fd, e->path, e->desired, &readback);
                 a = sysctl_policy_written(&e->state, r, now);
