@@ -77,6 +77,23 @@ int verb_common_option(int c, const char *arg) {
         }
 }
 
+int verb_other_option(int c, const char *usage) {
+        int r = verb_common_option(c, optarg);
+
+        if (r == 1) {
+                printf("%s", usage);
+                return EXIT_SUCCESS;
+        }
+        return r < 0 ? EX_USAGE : -1;
+}
+
+int verb_no_more_args(int argc, char *argv[]) {
+        if (optind >= argc)
+                return -1;
+        log_error("Unexpected argument '%s'; see 'ctguard %s --help'.", argv[optind], argv[0]);
+        return EX_USAGE;
+}
+
 int verb_parse_no_args(int argc, char *argv[], const char *usage) {
         static const struct option options[] = {
                 COMMON_OPTIONS,
@@ -86,18 +103,11 @@ int verb_parse_no_args(int argc, char *argv[], const char *usage) {
 
         optind = 0;
         while ((c = getopt_long(argc, argv, COMMON_SHORTOPTS, options, NULL)) >= 0) {
-                r = verb_common_option(c, optarg);
-                if (r == 1) {
-                        printf("%s", usage);
-                        return 0;
-                }
-                if (r < 0)
-                        return r;
+                r = verb_other_option(c, usage);
+                if (r >= 0)
+                        return r == EXIT_SUCCESS ? 0 : -EINVAL;
         }
-        if (optind < argc)
-                return log_error_errno(-EINVAL, "Unexpected argument '%s'; see 'ctguard %s --help'.",
-                                       argv[optind], argv[0]);
-        return 1;
+        return verb_no_more_args(argc, argv) >= 0 ? -EINVAL : 1;
 }
 
 char *verb_sysctl_root(void) {

@@ -71,21 +71,14 @@ int verb_hold(int argc, char *argv[]) {
                         }
                         reason = optarg;
                         break;
-                case '?':
-                        return EX_USAGE;
                 default:
-                        r = verb_common_option(c, optarg);
-                        if (r == 1) {
-                                printf("%s", usage);
-                                return EXIT_SUCCESS;
-                        }
-                        if (r < 0)
-                                return EX_USAGE;
+                        r = verb_other_option(c, usage);
+                        if (r >= 0)
+                                return r;
                 }
-        if (optind < argc) {
-                log_error("Unexpected argument '%s'; see 'ctguard hold --help'.", argv[optind]);
-                return EX_USAGE;
-        }
+        r = verb_no_more_args(argc, argv);
+        if (r >= 0)
+                return r;
 
         now = now_realtime();
         h = (Hold) {

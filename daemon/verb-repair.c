@@ -253,21 +253,14 @@ int verb_repair(int argc, char *argv[]) {
                 case ARG_IGNORE_HOLD:
                         ignore_hold = true;
                         break;
-                case '?':
-                        return EX_USAGE;
                 default:
-                        r = verb_common_option(c_opt, optarg);
-                        if (r == 1) {
-                                printf("%s", usage);
-                                return EXIT_SUCCESS;
-                        }
-                        if (r < 0)
-                                return EX_USAGE;
+                        r = verb_other_option(c_opt, usage);
+                        if (r >= 0)
+                                return r;
                 }
-        if (optind < argc) {
-                log_error("Unexpected argument '%s'; see 'ctguard repair --help'.", argv[optind]);
-                return EX_USAGE;
-        }
+        r = verb_no_more_args(argc, argv);
+        if (r >= 0)
+                return r;
 
         r = verb_load_config(&c);
         if (r == -EINVAL)

@@ -552,18 +552,13 @@ int verb_status(int argc, char *argv[]) {
                         json = true;
                         continue;
                 }
-                r = verb_common_option(opt, optarg);
-                if (r == 1) {
-                        printf("%s", status_usage);
-                        return EXIT_SUCCESS;
-                }
-                if (r < 0)
-                        return HEALTH_UNKNOWN;
+                /* A usage error is UNKNOWN to a monitoring system. */
+                r = verb_other_option(opt, status_usage);
+                if (r >= 0)
+                        return r == EXIT_SUCCESS ? r : HEALTH_UNKNOWN;
         }
-        if (optind < argc) {
-                log_error("Unexpected argument '%s'; see 'ctguard status --help'.", argv[optind]);
+        if (verb_no_more_args(argc, argv) >= 0)
                 return HEALTH_UNKNOWN;
-        }
 
         r = verb_load_config(&c);
         if (r < 0)

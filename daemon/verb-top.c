@@ -163,21 +163,14 @@ int verb_top(int argc, char *argv[]) {
                 case ARG_JSON:
                         json = true;
                         break;
-                case '?':
-                        return EX_USAGE;
                 default:
-                        r = verb_common_option(c, optarg);
-                        if (r == 1) {
-                                printf("%s", usage);
-                                return EXIT_SUCCESS;
-                        }
-                        if (r < 0)
-                                return EX_USAGE;
+                        r = verb_other_option(c, usage);
+                        if (r >= 0)
+                                return r;
                 }
-        if (optind < argc) {
-                log_error("Unexpected argument '%s'; see 'ctguard top --help'.", argv[optind]);
-                return EX_USAGE;
-        }
+        r = verb_no_more_args(argc, argv);
+        if (r >= 0)
+                return r;
         for (CtBy b = 0; b < _CT_BY_MAX; b++) {
                 if (!any_by)
                         by[b] = true;

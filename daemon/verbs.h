@@ -35,6 +35,14 @@ enum {
  * its help and exits 0), -EINVAL on a bad value or an option that is not common. */
 int verb_common_option(int c, const char *arg);
 
+/* For the default: branch of a verb's getopt loop: handles COMMON_OPTIONS (and the '?' of an
+ * unknown option). Returns -1 to go on, or the exit status the verb returns now: 0 after
+ * printing usage for --help, EX_USAGE for a bad option. */
+int verb_other_option(int c, const char *usage);
+
+/* After a verb's getopt loop: -1 if no arguments are left, else logs and returns EX_USAGE. */
+int verb_no_more_args(int argc, char *argv[]);
+
 /* Parses argv for a verb that takes no options of its own and no arguments. */
 int verb_parse_no_args(int argc, char *argv[], const char *usage);
 
