@@ -14,7 +14,6 @@ static void log_config_errors(const ConfigErrors *e) {
 }
 
 static void notify_status(Manager *m) {
-        _cleanup_free_ char *ensure = strv_join(m->config->ensure, " ");
         SysctlGuardCounts sc = {};
         ModuleGuardCounts mc;
 
@@ -30,14 +29,12 @@ static void notify_status(Manager *m) {
         }
         if (m->publisher)
                 publisher_update(m->publisher, m->config, (unsigned) mc.heals, (unsigned) sc.restores);
-        (void) sd_notifyf(false, "STATUS=mode=%s, %zu sysctl(s) guarded%s (%lu restored, %zu drifted, %zu unavailable, %zu read-only, %zu failed, %zu fighting), modules: %s (%u/%u present, %u built in, %lu heals, %lu failed%s%s), reloads: %u ok, %u rejected, %s",
-                          guard_mode_to_string(m->config->mode), m->config->n_sysctls,
-                          m->config->sysctl_snapshot ? " (snapshot)" : "",
-                          sc.restores, sc.drifted, sc.unavailable, sc.readonly, sc.failed,
-                          sc.fighting,
-                          ensure && *ensure ? ensure : "none", mc.present, mc.guarded, mc.builtin,
-                          mc.heals, mc.failures, mc.held ? ", held" : "",
-                          mc.flapping ? ", flapping" : "", m->reloads, m->reloads_rejected, table);
+        /* One line for "systemctl status": what an operator checks first. "ctguard status"
+         * has the details. Sysctl restores count since the last (re)load of the configuration. */
+        (void) sd_notifyf(false, "STATUS=%s, %s, modules ok %u/%u, sysctls ok %zu/%zu, %lu heal(s) since start, %s",
+                          guard_mode_to_string(m->config->mode), table, mc.present, mc.guarded,
+                          sc.ok, sc.guarded, mc.heals + sc.restores,
+                          mc.flapping ? "stopped: modules flapping" : mc.held ? "held" : "not held");
 }
 
 static int on_tick(sd_event_source *s, uint64_t usec, void *userdata) {
