@@ -21,6 +21,10 @@ int verb_load_config(Config **ret) {
         return 0;
 }
 
+int verb_config_exit_status(int r) {
+        return r == -EINVAL ? EX_CONFIG : EXIT_FAILURE;
+}
+
 int verb_check_config(int argc, char *argv[]) {
         _cleanup_(config_freep) Config *c = NULL;
         int r;
@@ -34,10 +38,8 @@ int verb_check_config(int argc, char *argv[]) {
                 return r < 0 ? EX_USAGE : EXIT_SUCCESS;
 
         r = verb_load_config(&c);
-        if (r == -EINVAL)
-                return EX_CONFIG;
         if (r < 0)
-                return EXIT_FAILURE;
+                return verb_config_exit_status(r);
         printf("configuration OK\n");
         return EXIT_SUCCESS;
 }
@@ -56,10 +58,8 @@ int verb_cat_config(int argc, char *argv[]) {
                 return r < 0 ? EX_USAGE : EXIT_SUCCESS;
 
         r = verb_load_config(&c);
-        if (r == -EINVAL)
-                return EX_CONFIG;
         if (r < 0)
-                return EXIT_FAILURE;
+                return verb_config_exit_status(r);
 
         sysctl_root = verb_sysctl_root();
         if (!sysctl_root)

@@ -263,10 +263,8 @@ int verb_repair(int argc, char *argv[]) {
                 return r;
 
         r = verb_load_config(&c);
-        if (r == -EINVAL)
-                return EX_CONFIG;
         if (r < 0)
-                return EXIT_FAILURE;
+                return verb_config_exit_status(r);
 
         r = hold_load(arg_root, &h);
         if (r >= 0 && module_policy_hold_active(&h, now_clock(CLOCK_REALTIME)) && !dry_run &&

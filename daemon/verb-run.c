@@ -20,10 +20,8 @@ int verb_run(int argc, char *argv[]) {
                 return r < 0 ? EX_USAGE : EXIT_SUCCESS;
 
         r = verb_load_config(&c);
-        if (r == -EINVAL)
-                return EX_CONFIG;
         if (r < 0)
-                return EXIT_FAILURE;
+                return verb_config_exit_status(r);
 
         r = manager_new(arg_root, arg_config, c, &m);
         if (r < 0)

@@ -53,6 +53,10 @@ char *verb_sysctl_root(void);
 struct Config;
 int verb_load_config(struct Config **ret);
 
+/* The exit status for a failure of verb_load_config(): 78 (EX_CONFIG) for an invalid
+ * configuration, 1 for anything else. */
+int verb_config_exit_status(int r);
+
 int verb_run(int argc, char *argv[]);
 int verb_check_config(int argc, char *argv[]);
 int verb_cat_config(int argc, char *argv[]);
