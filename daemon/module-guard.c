@@ -9,6 +9,7 @@
 #include "manager.h"
 #include "module-guard.h"
 #include "module-policy.h"
+#include "module-settle.h"
 #include "modules.h"
 #include "strv.h"
 #include "sysctl-guard.h"
@@ -47,11 +48,14 @@ struct ModuleGuard {
         GuardedModule *entries;
         size_t n_entries;
         unsigned skipped;
+        char **deps;                    /* what the guarded modules depend on, not guarded */
+        char **softdeps;                /* what their soft dependencies name, neither */
 
         ModulePolicy policy;
         bool flapping;
         unsigned busy_retries;
         usec_t lost_at;                 /* CLOCK_MONOTONIC the current loss was first seen */
+        ModuleSettle settle;            /* an unload to let finish before the heal */
         bool summary_pending;           /* report the chain once it is all present */
 
         Hold hold;                      /* the hold file as last seen */
@@ -66,8 +70,12 @@ struct ModuleGuard {
         sd_event_source *uevent_source;
         sd_event_source *defer_source;  /* a heal an event asked for, once the socket is drained */
         sd_event_source *retry_source;  /* the backoff timer */
+        sd_event_source *settle_source; /* looks again while an unload settles */
         char uevent_buf[UEVENT_MESSAGE_MAX];
 };
+
+static bool uevents_read(ModuleGuard *g);
+static void request_check(ModuleGuard *g);
 
 static usec_t now_clock(clockid_t id) {
         struct timespec ts;
@@ -128,6 +136,60 @@ static bool module_listed(const GuardedModule *e, size_t n, const char *module) 
                 if (e[i].module && streq(e[i].module, module))
                         return true;
         return false;
+}
+
+/* Adds to *into what from has that is neither guarded nor in *into already. */
+static int merge_unguarded(char ***into, char **from, const GuardedModule *e, size_t n) {
+        for (char **m = from; m && *m; m++) {
+                int r;
+
+                if (module_listed(e, n, *m) || strv_contains(*into, *m))
+                        continue;
+                r = strv_extend(into, *m);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+/* What an unload of the chain takes out besides the chain (libcrc32c, and crc32c_generic
+ * with it), for the settle to watch. Without a module tree, the settle watches the chain
+ * alone. */
+static void guard_resolve_related(ModuleGuard *g) {
+        _cleanup_strv_free_ char **deps = calloc(1, sizeof(char *));
+        _cleanup_strv_free_ char **soft = calloc(1, sizeof(char *));
+        size_t n = 0;
+
+        if (!deps || !soft)
+                return;
+        for (size_t i = 0; i < g->n_entries; i++) {
+                _cleanup_strv_free_ char **d = NULL, **s = NULL;
+                int r;
+
+                if (!g->entries[i].module)
+                        continue;
+                r = module_get_related(g->modules, g->entries[i].module, &d, &s);
+                if (r < 0) {
+                        log_debug_errno(r, "Failed to look up what module %s depends on, ignoring: %m",
+                                        g->entries[i].module);
+                        continue;
+                }
+                if (merge_unguarded(&deps, d, g->entries, g->n_entries) < 0 ||
+                    merge_unguarded(&soft, s, g->entries, g->n_entries) < 0)
+                        return;
+        }
+        /* Soft dependency of one module, dependency of another: a dependency. */
+        for (size_t k = 0; soft[k]; k++)
+                if (strv_contains(deps, soft[k]))
+                        free(soft[k]);
+                else
+                        soft[n++] = soft[k];
+        soft[n] = NULL;
+
+        strv_free(g->deps);
+        strv_free(g->softdeps);
+        g->deps = TAKE_PTR(deps);
+        g->softdeps = TAKE_PTR(soft);
 }
 
 /* Maps every configured name onto this kernel, reporting what is skipped, once. */
@@ -209,6 +271,7 @@ static int guard_resolve(ModuleGuard *g) {
         g->entries = entries;
         g->n_entries = n;
         g->skipped = skipped;
+        guard_resolve_related(g);
         return 0;
 }
 
@@ -436,6 +499,17 @@ static void guard_heal(ModuleGuard *g, const ModulePolicyInput *in) {
                         arm_retry(g, now_clock(CLOCK_MONOTONIC) + BUSY_RETRY_DELAY);
                         return;
                 }
+                /* A module this one needs went while it was loaded (its symbols were gone, or
+                 * libcrc32c found no crc32c): an unload is still running. That is no failure
+                 * of the heal: let the unload settle, then heal again. */
+                if (r < 0 && g->uevent_fd >= 0 && g->busy_retries < BUSY_RETRIES_MAX &&
+                    uevents_read(g)) {
+                        g->busy_retries++;
+                        log_debug_errno(r, "Failed to load module %s while modules were being unloaded, loading it again once that is over: %m",
+                                        e->module);
+                        request_check(g);
+                        return;
+                }
                 if (r < 0) {
                         /* The rest of the chain depends on this one: stop here. */
                         ok = false;
@@ -516,11 +590,87 @@ static void guard_heal(ModuleGuard *g, const ModulePolicyInput *in) {
         }
 }
 
+/* Whether an unloader could take the module out next: loaded, and used by nothing. */
+static bool module_loose(ModuleGuard *g, const char *module, ModuleState state) {
+        unsigned refs;
+
+        return state == MODULE_STATE_LIVE &&
+               module_get_refcount(g->modules, module, &refs) >= 0 && refs == 0;
+}
+
+/* When to look again while an unload may still be running, or 0 to go ahead now. The chain is
+ * looked at every time; what it depends on only while a settle runs, or while something is
+ * going: an idle tick reads no more than before.
+ *
+ * Only a module of the chain that nothing uses counts as what an unloader takes next
+ * (nf_conntrack once nf_nat is gone). A dependency that nothing uses is no sign of an unload
+ * still running: "modprobe -r nf_nat nf_conntrack nf_defrag_ipv4 nf_defrag_ipv6" leaves
+ * libcrc32c loaded and unused for good, and a soft dependency may be an alternative not
+ * chosen (crc32c_generic beside crc32c_intel). Waiting for them would make every heal wait
+ * for the whole quiet period. That one is taken out while the chain comes back is caught as
+ * it goes (the heal is retried once the unload is over). */
+static usec_t settle_until(ModuleGuard *g, usec_t now) {
+        ModuleSettleInput in = {};
+
+        for (size_t i = 0; i < g->n_entries; i++) {
+                GuardedModule *e = g->entries + i;
+
+                e->status_known = e->module &&
+                                  module_get_status(g->modules, e->module, &e->status) >= 0;
+                if (!e->status_known)
+                        continue;
+                if (e->status.state == MODULE_STATE_GOING)
+                        in.going = true;
+                else if (e->status.state == MODULE_STATE_ABSENT)
+                        in.missing = true;
+        }
+        if (!in.going && !(in.missing && module_settle_running(&g->settle, now)))
+                return module_settle_next(&g->settle, &in, now);
+
+        for (size_t i = 0; i < g->n_entries; i++) {
+                const GuardedModule *e = g->entries + i;
+
+                if (e->status_known && module_loose(g, e->module, e->status.state))
+                        in.loose = true;
+        }
+        for (size_t k = 0; k < 2; k++)
+                for (char **m = k == 0 ? g->deps : g->softdeps; m && *m; m++) {
+                        ModuleStatus st;
+
+                        if (module_get_status(g->modules, *m, &st) >= 0 &&
+                            st.state == MODULE_STATE_GOING)
+                                in.going = true;
+                }
+        return module_settle_next(&g->settle, &in, now);
+}
+
+static int arm_settle(ModuleGuard *g, usec_t at) {
+        int r;
+
+        r = sd_event_source_set_time(g->settle_source, at);
+        if (r >= 0)
+                r = sd_event_source_set_enabled(g->settle_source, SD_EVENT_ONESHOT);
+        if (r < 0)
+                /* Heal now rather than wait for a tick. */
+                return log_warning_errno(r, "Failed to arm the settle timer, not waiting for the unload to finish: %m");
+        return 0;
+}
+
 static void guard_check(ModuleGuard *g) {
-        usec_t now = now_clock(CLOCK_MONOTONIC);
+        usec_t now = now_clock(CLOCK_MONOTONIC), settle, started;
         bool missing = false, refreshed = false;
         ModulePolicyInput in;
         ModuleVerdict v;
+
+        started = g->settle.start;
+        settle = settle_until(g, now);
+        if (settle > 0 && arm_settle(g, settle) >= 0)
+                return;
+        if (settle > 0)
+                g->settle = (ModuleSettle) {};
+        if (started != 0)
+                log_debug("The unload has settled after %llu ms, looking at the modules.",
+                          (unsigned long long) ((now - started) / USEC_PER_MSEC));
 
         guard_refresh_hold(g);
 
@@ -614,6 +764,10 @@ static bool guarded(const ModuleGuard *g, const char *module) {
         return module_listed(g->entries, g->n_entries, module);
 }
 
+static bool related(const ModuleGuard *g, const char *module) {
+        return strv_contains(g->deps, module) || strv_contains(g->softdeps, module);
+}
+
 static void request_check(ModuleGuard *g) {
         int r = sd_event_source_set_enabled(g->defer_source, SD_EVENT_ONESHOT);
 
@@ -621,22 +775,23 @@ static void request_check(ModuleGuard *g) {
                 log_warning_errno(r, "Failed to schedule a module check, leaving it to the next tick: %m");
 }
 
-static int on_uevent(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
-        ModuleGuard *g = userdata;
-        bool check = false;
+/* Reads what the uevent socket holds. Returns true if a module of the chain, or one it depends
+ * on, went (noted for the settle), or if events were lost. */
+static bool uevents_read(ModuleGuard *g) {
+        bool removed = false;
 
         for (unsigned i = 0; i < UEVENT_BATCH; i++) {
                 Uevent ev;
                 size_t len;
                 int r;
 
-                r = uevent_receive(fd, g->uevent_buf, sizeof(g->uevent_buf), &len);
+                r = uevent_receive(g->uevent_fd, g->uevent_buf, sizeof(g->uevent_buf), &len);
                 if (r == -EAGAIN || r == -EINTR)
                         break;
                 if (r == -ENOBUFS) {
                         /* The kernel dropped messages: whatever they said, look at it all. */
                         log_info("Kernel uevents were lost (receive buffer full), rescanning the modules.");
-                        check = true;
+                        removed = true;
                         continue;
                 }
                 if (r == -EPERM || r == -EMSGSIZE) {
@@ -653,19 +808,31 @@ static int on_uevent(sd_event_source *s, int fd, uint32_t revents, void *userdat
                         log_debug_errno(r, "Ignoring a malformed uevent: %m");
                         continue;
                 }
-                if (!ev.module || !guarded(g, ev.module))
+                if (!ev.module || !(guarded(g, ev.module) || related(g, ev.module)))
                         continue;
 
                 log_debug("uevent: %s %s (seqnum %llu)", uevent_action_to_string(ev.action),
                           ev.module, (unsigned long long) ev.seqnum);
                 if (ev.action == UEVENT_ACTION_REMOVE) {
-                        if (g->lost_at == 0)
-                                g->lost_at = now_clock(CLOCK_MONOTONIC);
-                        check = true;
+                        usec_t now = now_clock(CLOCK_MONOTONIC);
+                        ModuleStatus st;
+
+                        /* An event read late (a heal ran first) is a loss healed already. */
+                        if (g->lost_at == 0 && guarded(g, ev.module) &&
+                            module_get_status(g->modules, ev.module, &st) >= 0 &&
+                            !module_state_present(st.state))
+                                g->lost_at = now;
+                        module_settle_removed(&g->settle, now);
+                        removed = true;
                 }
         }
+        return removed;
+}
 
-        if (check)
+static int on_uevent(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        ModuleGuard *g = userdata;
+
+        if (uevents_read(g))
                 request_check(g);
         return 0;
 }
@@ -715,6 +882,11 @@ static int on_retry(sd_event_source *s, uint64_t usec, void *userdata) {
         return 0;
 }
 
+static int on_settle(sd_event_source *s, uint64_t usec, void *userdata) {
+        guard_check(userdata);
+        return 0;
+}
+
 /* ---- life cycle ---- */
 
 ModuleGuard *module_guard_free(ModuleGuard *g) {
@@ -725,8 +897,11 @@ ModuleGuard *module_guard_free(ModuleGuard *g) {
         sd_event_source_disable_unref(g->uevent_source);
         sd_event_source_disable_unref(g->defer_source);
         sd_event_source_disable_unref(g->retry_source);
+        sd_event_source_disable_unref(g->settle_source);
         safe_close(g->uevent_fd);
         entries_free(g->entries, g->n_entries);
+        strv_free(g->deps);
+        strv_free(g->softdeps);
         module_context_free(g->modules);
         hold_done(&g->hold);
         free(g);
@@ -774,10 +949,22 @@ int module_guard_new(Manager *m, ModuleGuard **ret) {
         if (r < 0)
                 return r;
 
-        r = sd_event_add_time(m->event, &g->retry_source, CLOCK_MONOTONIC, 0, 0, on_retry, g);
+        /* An accuracy of 0 would be sd-event's default, 250 ms: a busy retry due in 20 ms
+         * could wait a quarter of a second. 1 ms, as the poll tick. */
+        r = sd_event_add_time(m->event, &g->retry_source, CLOCK_MONOTONIC, 0, USEC_PER_MSEC,
+                              on_retry, g);
         if (r < 0)
                 return r;
         r = sd_event_source_set_enabled(g->retry_source, SD_EVENT_OFF);
+        if (r < 0)
+                return r;
+
+        /* 1 ms accuracy, as the poll tick: a settle is tens of milliseconds. */
+        r = sd_event_add_time(m->event, &g->settle_source, CLOCK_MONOTONIC, 0, USEC_PER_MSEC,
+                              on_settle, g);
+        if (r < 0)
+                return r;
+        r = sd_event_source_set_enabled(g->settle_source, SD_EVENT_OFF);
         if (r < 0)
                 return r;
 

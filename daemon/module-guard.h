@@ -7,10 +7,13 @@
 
 /* The module guard: keeps the modules of [Modules] Ensure= in the kernel, in that order.
  *
- * It learns of an unload from the kernel's uevent socket and starts a heal at once; every poll
- * tick it also looks at the state itself, so a lost event costs at most one tick. A heal loads
- * the missing modules in the configured order with libkmod, in process, then has the sysctl
- * guard put every guarded sysctl back (a reloaded module starts from its defaults).
+ * It learns of an unload from the kernel's uevent socket and heals as soon as the unload has
+ * settled (lib/module-settle.h): at once when nothing is left that an unloader could still
+ * take out, otherwise once nothing went or was going for a moment, so that a "modprobe -r"
+ * still running is not fought. Every poll tick it also looks at the state itself, so a lost
+ * event costs at most one tick. A heal loads the missing modules in the configured order with
+ * libkmod, in process, then has the sysctl guard put every guarded sysctl back (a reloaded
+ * module starts from its defaults).
  *
  * Journal events, each with CTGUARD_MODULE= where it is about one module:
  *   module-chain-present  (info)    at start and after a reload: the chain and how each is there

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <libkmod.h>
+#include <limits.h>
 #include <sys/stat.h>
 #include <sys/utsname.h>
 #include <syslog.h>
@@ -63,6 +64,12 @@ struct ModuleContext {
         /* What the kernel proper defines cannot change while it runs: scanned once. */
         bool kallsyms_scanned;
         bool kallsyms_builtin[ELEMENTSOF(builtin_hints)];
+
+        /* Soft dependencies the kernel refused with ENODEV: what they need is not in this
+         * machine (crc32c_intel, libcrc32c's soft dependency, on a CPU without SSE4.2). Each
+         * attempt costs a whole module load and unload, tens of milliseconds: they are not
+         * tried again until the module tree or modprobe.d change. */
+        char **softdeps_unavailable;
 };
 
 static const char * const state_table[_MODULE_STATE_MAX] = {
@@ -243,6 +250,7 @@ ModuleContext *module_context_free(ModuleContext *c) {
         free(c->module_dir);
         strv_free(c->config_paths);
         strv_free(c->builtin);
+        strv_free(c->softdeps_unavailable);
         free(c);
         return NULL;
 }
@@ -314,6 +322,7 @@ int module_context_refresh(ModuleContext *c) {
         kmod_unref(c->kmod);
         c->kmod = k;
         c->config_fingerprint = fp;
+        c->softdeps_unavailable = strv_free(c->softdeps_unavailable);
         return 1;
 }
 
@@ -346,6 +355,13 @@ static int builtin_list_update(ModuleContext *c) {
 
         if (asprintf(&path, "%s/modules.builtin", c->module_dir) < 0)
                 return -ENOMEM;
+
+        /* Asked for every module that is not loaded, several times a heal: one stat() says
+         * the list is still the one read, where opening the file took three system calls. */
+        if (c->builtin_file && stat(path, &st) >= 0 && st.st_ino == c->builtin_ino &&
+            st.st_mtim.tv_sec == c->builtin_mtime.tv_sec &&
+            st.st_mtim.tv_nsec == c->builtin_mtime.tv_nsec)
+                return 0;
 
         f = fopen(path, "re");
         if (!f) {
@@ -542,6 +558,39 @@ int module_get_status(ModuleContext *c, const char *name, ModuleStatus *ret) {
         return 0;
 }
 
+int module_get_refcount(ModuleContext *c, const char *name, unsigned *ret) {
+        _cleanup_free_ char *folded = NULL, *path = NULL;
+        _cleanup_close_ int fd = -EBADF;
+        char buf[32], *end;
+        unsigned long v;
+        ssize_t n;
+
+        if (!module_name_valid(name))
+                return -EINVAL;
+        folded = strdup(name);
+        if (!folded)
+                return -ENOMEM;
+        fold_dashes(folded);
+        if (asprintf(&path, "%s/module/%s/refcnt", c->sysfs, folded) < 0)
+                return -ENOMEM;
+
+        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+        if (fd < 0)
+                return negative_errno();
+        n = read(fd, buf, sizeof(buf) - 1);
+        if (n < 0)
+                return negative_errno();
+        buf[n] = '\0';
+        buf[strcspn(buf, "\n")] = '\0';
+
+        errno = 0;
+        v = strtoul(buf, &end, 10);
+        if (errno != 0 || end == buf || *end != '\0' || buf[0] == '-' || v > UINT_MAX)
+                return -EBADMSG;
+        *ret = (unsigned) v;
+        return 0;
+}
+
 static void kmod_module_unrefp(struct kmod_module **m) {
         kmod_module_unref(*m);
 }
@@ -613,6 +662,96 @@ done:
         *ret = res;
         if (ret_target)
                 *ret_target = TAKE_PTR(target);
+        return 0;
+}
+
+static int related_add(char ***l, struct kmod_module *m, const char *skip) {
+        const char *n = kmod_module_get_name(m);
+
+        if (!n || streq(n, skip) || strv_contains(*l, n))
+                return 0;
+        return strv_extend(l, n);
+}
+
+static int related_add_softdeps(char ***l, struct kmod_module *m, const char *skip) {
+        _cleanup_(kmod_module_unref_listp) struct kmod_list *pre = NULL, *post = NULL;
+        struct kmod_list *lists[2], *i;
+        int r;
+
+        if (kmod_module_get_softdeps(m, &pre, &post) < 0)
+                return 0;       /* optional: nothing to add */
+        lists[0] = pre;
+        lists[1] = post;
+        for (size_t k = 0; k < ELEMENTSOF(lists); k++)
+                for (i = lists[k]; i; i = kmod_list_next(lists[k], i)) {
+                        _cleanup_(kmod_module_unrefp) struct kmod_module *s =
+                                kmod_module_get_module(i);
+
+                        r = related_add(l, s, skip);
+                        if (r < 0)
+                                return r;
+                }
+        return 0;
+}
+
+static int cmp_str(const void *a, const void *b) {
+        return strcmp(*(char * const *) a, *(char * const *) b);
+}
+
+int module_get_related(ModuleContext *c, const char *name, char ***ret_deps,
+                       char ***ret_softdeps) {
+        _cleanup_(kmod_module_unref_listp) struct kmod_list *deps = NULL;
+        _cleanup_(kmod_module_unrefp) struct kmod_module *mod = NULL;
+        _cleanup_strv_free_ char **d = NULL, **soft = NULL;
+        struct kmod_list *i;
+        size_t n;
+        int r;
+
+        if (!module_name_valid(name))
+                return -EINVAL;
+
+        d = calloc(1, sizeof(char *));
+        soft = calloc(1, sizeof(char *));
+        if (!d || !soft)
+                return -ENOMEM;
+
+        if (module_tree_present(c)) {
+                r = kmod_module_new_from_name_lookup(c->kmod, name, &mod);
+                if (r < 0)
+                        return r;
+        }
+        if (mod) {
+                r = related_add_softdeps(&soft, mod, name);
+                if (r < 0)
+                        return r;
+                deps = kmod_module_get_dependencies(mod);
+                for (i = deps; i; i = kmod_list_next(deps, i)) {
+                        _cleanup_(kmod_module_unrefp) struct kmod_module *m =
+                                kmod_module_get_module(i);
+
+                        r = related_add(&d, m, name);
+                        if (r >= 0)
+                                r = related_add_softdeps(&soft, m, name);
+                        if (r < 0)
+                                return r;
+                }
+        }
+
+        /* A soft dependency that is also a dependency is a dependency. */
+        n = 0;
+        for (size_t k = 0; soft[k]; k++)
+                if (strv_contains(d, soft[k]))
+                        free(soft[k]);
+                else
+                        soft[n++] = soft[k];
+        soft[n] = NULL;
+
+        qsort(d, strv_length(d), sizeof(char *), cmp_str);
+        qsort(soft, strv_length(soft), sizeof(char *), cmp_str);
+        if (ret_deps)
+                *ret_deps = TAKE_PTR(d);
+        if (ret_softdeps)
+                *ret_softdeps = TAKE_PTR(soft);
         return 0;
 }
 
@@ -707,13 +846,118 @@ static int refuse_install(struct kmod_module *m, const char *cmd, void *userdata
         return -EPERM;
 }
 
+/* modprobe.d's options for m, then the caller's. */
+static int module_options(struct kmod_module *m, const char *extra, char **ret) {
+        const char *conf = kmod_module_get_options(m);
+        bool have_conf = conf && *conf, have_extra = extra && *extra;
+        char *o;
+
+        if (!have_conf && !have_extra) {
+                *ret = NULL;
+                return 0;
+        }
+        if (asprintf(&o, "%s%s%s", have_conf ? conf : "", have_conf && have_extra ? " " : "",
+                     have_extra ? extra : "") < 0)
+                return -ENOMEM;
+        *ret = o;
+        return 0;
+}
+
+/* Soft dependencies are optional: as modprobe does, they are loaded when they can be and their
+ * failure is ignored. Unlike modprobe, those of a module that is in the kernel already are
+ * left alone (there is nothing left to load them before), and one the kernel refused with
+ * ENODEV is not tried again: libkmod tries libcrc32c's crc32c_intel for every module that
+ * depends on libcrc32c, loaded or not, and on a CPU without SSE4.2 each try loads and unloads
+ * a module, the costliest step of a heal. */
+static void load_softdeps(ModuleContext *c, struct kmod_list *list) {
+        struct kmod_list *l;
+
+        for (l = list; l; l = kmod_list_next(list, l)) {
+                _cleanup_(kmod_module_unrefp) struct kmod_module *s = kmod_module_get_module(l);
+                const char *n = kmod_module_get_name(s);
+                LoadData data = {};
+                ModuleStatus st;
+                int r;
+
+                if (!n || strv_contains(c->softdeps_unavailable, n))
+                        continue;
+                if (module_get_status(c, n, &st) >= 0 && module_state_present(st.state))
+                        continue;
+                r = kmod_module_probe_insert_module(s, KMOD_PROBE_APPLY_BLACKLIST, NULL,
+                                                    refuse_install, &data, NULL);
+                free(data.refused);
+                if (r == -ENODEV)
+                        (void) strv_extend(&c->softdeps_unavailable, n);
+        }
+}
+
+typedef struct Probe {
+        ModuleContext *c;
+        bool dry_run;
+        char **would;
+        ModuleBlock blocked;
+        char *blocked_module;
+} Probe;
+
+/* One module of the probe list: unless it is in the kernel already, its soft "pre"
+ * dependencies, itself (with options, when it is the module asked for), its "post" ones.
+ * Returns 1 if an install command blocks it. */
+static int probe_one(Probe *p, struct kmod_module *m, bool target, const char *extra_options) {
+        _cleanup_(kmod_module_unref_listp) struct kmod_list *pre = NULL, *post = NULL;
+        _cleanup_free_ char *options = NULL;
+        const char *n = kmod_module_get_name(m);
+        ModuleStatus st;
+        int r;
+
+        if (!n)
+                return -ENOENT;
+        /* A dry run lists the module asked for even if it is there: the caller asks for
+         * missing modules only, and says what it would load for each. */
+        if (!(p->dry_run && target) && module_get_status(p->c, n, &st) >= 0 &&
+            module_state_present(st.state))
+                return 0;
+        if (p->dry_run)
+                return strv_extend(&p->would, n);
+
+        /* module_check_blocked() refused install commands before anything was loaded; one
+         * that appeared since (modprobe.d edited in between) still stops the load. ctguard
+         * runs no commands. */
+        if (kmod_module_get_install_commands(m)) {
+                p->blocked = MODULE_BLOCK_INSTALL;
+                p->blocked_module = strdup(n);
+                return p->blocked_module ? 1 : -ENOMEM;
+        }
+
+        r = module_options(m, target ? extra_options : NULL, &options);
+        if (r < 0)
+                return r;
+        if (kmod_module_get_softdeps(m, &pre, &post) < 0) {
+                /* Optional by definition: load the module without them. */
+                kmod_module_unref_list(pre);
+                kmod_module_unref_list(post);
+                pre = post = NULL;
+        }
+
+        load_softdeps(p->c, pre);
+        r = kmod_module_insert_module(m, 0, options);
+        if (r == -EEXIST)
+                r = 0;          /* loaded by someone else in the meantime */
+        if (r < 0)
+                return r;
+        load_softdeps(p->c, post);
+        return 0;
+}
+
+/* Loads the probe list one module at a time rather than through
+ * kmod_module_probe_insert_module(), for the two differences load_softdeps() explains. The
+ * order, the options and the handling of "already loaded" are modprobe's. */
 int module_load(ModuleContext *c, const char *name, const char *options, bool dry_run,
                 ModuleBlock *ret_blocked, char **ret_module, char ***ret_would) {
         _cleanup_(kmod_module_unref_listp) struct kmod_list *deps = NULL;
         _cleanup_(kmod_module_unrefp) struct kmod_module *mod = NULL;
-        _cleanup_strv_free_ char **would = NULL;
         _cleanup_free_ char *blocked_module = NULL;
-        LoadData data = {};
+        Probe p = { .c = c, .dry_run = dry_run };
+        struct kmod_list *l;
         ModuleBlock b;
         int r;
 
@@ -738,50 +982,31 @@ int module_load(ModuleContext *c, const char *name, const char *options, bool dr
                 return -ENOENT;
 
         if (dry_run) {
-                struct kmod_list *l;
-
-                /* libkmod's dry run reports through a callback without user data; list what
-                 * is missing ourselves, in the order libkmod would load it. */
-                would = calloc(1, sizeof(char *));
-                if (!would)
+                /* An empty list is an answer too: keep it non-NULL. */
+                p.would = calloc(1, sizeof(char *));
+                if (!p.would)
                         return -ENOMEM;
-                deps = kmod_module_get_dependencies(mod);
-                for (l = deps; l; l = kmod_list_next(deps, l)) {
-                        _cleanup_(kmod_module_unrefp) struct kmod_module *d =
-                                kmod_module_get_module(l);
-                        ModuleStatus st;
-
-                        if (module_get_status(c, kmod_module_get_name(d), &st) >= 0 &&
-                            module_state_present(st.state))
-                                continue;
-                        r = strv_extend(&would, kmod_module_get_name(d));
-                        if (r < 0)
-                                return r;
-                }
-                r = strv_extend(&would, kmod_module_get_name(mod));
-                if (r < 0)
-                        return r;
-                if (ret_would)
-                        *ret_would = TAKE_PTR(would);
-                return 0;
         }
 
-        r = kmod_module_probe_insert_module(mod, KMOD_PROBE_APPLY_BLACKLIST, options,
-                                            refuse_install, &data, NULL);
-        /* A declined soft dependency does not fail the load (r == 0): only a required one
-         * blocks the module. */
-        if (r > 0 || (r < 0 && data.refused)) {
+        /* The dependencies come in load order. */
+        deps = kmod_module_get_dependencies(mod);
+        for (l = deps, r = 0; l && r == 0; l = kmod_list_next(deps, l)) {
+                _cleanup_(kmod_module_unrefp) struct kmod_module *d = kmod_module_get_module(l);
+
+                r = probe_one(&p, d, false, NULL);
+        }
+        if (r == 0)
+                r = probe_one(&p, mod, true, options);
+
+        if (r == 1) {
                 if (ret_blocked)
-                        *ret_blocked = r > 0 ? MODULE_BLOCK_BLACKLIST : MODULE_BLOCK_INSTALL;
+                        *ret_blocked = p.blocked;
                 if (ret_module)
-                        *ret_module = r > 0 ? strdup(name) : TAKE_PTR(data.refused);
-                free(data.refused);
-                return 1;
+                        *ret_module = TAKE_PTR(p.blocked_module);
         }
-        free(data.refused);
-        if (r < 0)
-                return r;
-        if (ret_would)
-                *ret_would = NULL;
-        return 0;
+        free(p.blocked_module);
+        if (r == 0 && ret_would)
+                *ret_would = TAKE_PTR(p.would);
+        strv_free(p.would);
+        return r;
 }

@@ -87,6 +87,18 @@ bool module_tree_present(ModuleContext *c);
 /* The state of a module, by name. -EINVAL for a name that is not a module name. */
 int module_get_status(ModuleContext *c, const char *name, ModuleStatus *ret);
 
+/* How many references hold a loaded module (/sys/module/NAME/refcnt): 0 when nothing uses it,
+ * so that "modprobe -r" may take it out. -ENOENT when it is not loaded as a module. */
+int module_get_refcount(ModuleContext *c, const char *name, unsigned *ret);
+
+/* The modules that come and go with name: ret_deps receives its dependencies in the module
+ * tree, ret_softdeps the modules that its soft dependencies and theirs resolve to (modprobe
+ * loads those before or after, and "modprobe -r" takes them out with it), leaving out name
+ * and what is in ret_deps. Sorted, without duplicates; empty when the tree does not know name
+ * or there is no tree. */
+int module_get_related(ModuleContext *c, const char *name, char ***ret_deps,
+                       char ***ret_softdeps);
+
 /* How a configured name maps onto this kernel. */
 typedef enum ModuleResolution {
         MODULE_RESOLUTION_MODULE,       /* a module of this name exists (file or built in) */

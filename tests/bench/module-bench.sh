@@ -2,11 +2,14 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 # Module heal benchmark, in the mini QEMU VM (Debian's kernel, loadable netfilter modules):
 # time from the chain being unloaded to chain live and sysctls restored, ctguard against the
-# same done by hand with modprobe and sysctl -w. See module-bench-vm.sh for what is timed.
+# same done by hand with kmod's modprobe and sysctl -w (the floor), and, for comparison, with
+# busybox's modprobe applet. See module-bench-vm.sh for what is timed and why.
 #
 #   tests/bench/module-bench.sh BUILDDIR [TRIALS]
 #
-# Needs root and QEMU (exit 77 without). Prints each trial and a summary with the ratio.
+# TRIALS rounds of one trial of each kind. Needs root and QEMU (exit 77 without). Prints each
+# trial and a summary: medians, "ratio" (ctguard's median over the floor's) and the median of
+# the rounds' own ratios.
 
 set -u
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
