@@ -4,6 +4,7 @@
 #include <sys/inotify.h>
 #include <time.h>
 
+#include "time-util.h"
 #include "hold.h"
 #include "log.h"
 #include "manager.h"
@@ -76,13 +77,6 @@ struct ModuleGuard {
 
 static bool uevents_read(ModuleGuard *g);
 static void request_check(ModuleGuard *g);
-
-static usec_t now_clock(clockid_t id) {
-        struct timespec ts;
-
-        (void) clock_gettime(id, &ts);
-        return (usec_t) ts.tv_sec * USEC_PER_SEC + (usec_t) ts.tv_nsec / 1000;
-}
 
 /* ---- reporting ---- */
 
@@ -290,7 +284,7 @@ static void report_held(const Hold *h) {
         if (h->reason)
                 fields_add(&f, "CTGUARD_REASON=%s", h->reason);
         if (h->until != USEC_INFINITY) {
-                usec_t now = now_clock(CLOCK_REALTIME);
+                usec_t now = now_usec(CLOCK_REALTIME);
 
                 fields_add(&f, "CTGUARD_UNTIL_USEC=%llu", (unsigned long long) h->until);
                 /* Whole seconds, rounded up: "for another 59min 59s 719ms 586us" says too much. */
@@ -307,7 +301,7 @@ static void report_held(const Hold *h) {
 
 static void guard_refresh_hold(ModuleGuard *g) {
         _cleanup_(hold_done) Hold cur = {};
-        usec_t now = now_clock(CLOCK_REALTIME);
+        usec_t now = now_usec(CLOCK_REALTIME);
         bool have;
         int r;
 
@@ -445,7 +439,7 @@ static void arm_retry(ModuleGuard *g, usec_t at) {
 }
 
 static void guard_heal(ModuleGuard *g, const ModulePolicyInput *in) {
-        usec_t start = now_clock(CLOCK_MONOTONIC);
+        usec_t start = now_usec(CLOCK_MONOTONIC);
         _cleanup_free_ char *failed_module = NULL;
         bool ok = true, loaded_any = false;
         int failed_errno = 0;
@@ -496,7 +490,7 @@ static void guard_heal(ModuleGuard *g, const ModulePolicyInput *in) {
                         g->busy_retries++;
                         log_debug("Module %s is still going away, loading it again in a moment.",
                                   e->module);
-                        arm_retry(g, now_clock(CLOCK_MONOTONIC) + BUSY_RETRY_DELAY);
+                        arm_retry(g, now_usec(CLOCK_MONOTONIC) + BUSY_RETRY_DELAY);
                         return;
                 }
                 /* A module this one needs went while it was loaded (its symbols were gone, or
@@ -518,7 +512,7 @@ static void guard_heal(ModuleGuard *g, const ModulePolicyInput *in) {
                         break;
                 }
 
-                done = now_clock(CLOCK_MONOTONIC);
+                done = now_usec(CLOCK_MONOTONIC);
                 e->missing = false;
                 e->missing_reported = false;
                 loaded_any = true;
@@ -534,13 +528,13 @@ static void guard_heal(ModuleGuard *g, const ModulePolicyInput *in) {
 
         if (loaded_any && g->manager->sysctl_guard) {
                 int r = sysctl_guard_apply_all(g->manager->sysctl_guard,
-                                               now_clock(CLOCK_MONOTONIC) + SYSCTL_APPLY_TIMEOUT);
+                                               now_usec(CLOCK_MONOTONIC) + SYSCTL_APPLY_TIMEOUT);
                 if (r == -ETIMEDOUT)
                         log_info("Some guarded sysctls did not appear after the modules were loaded, leaving them to the next ticks.");
         }
 
         g->busy_retries = 0;
-        o = module_policy_healed(&g->policy, in, ok, now_clock(CLOCK_MONOTONIC));
+        o = module_policy_healed(&g->policy, in, ok, now_usec(CLOCK_MONOTONIC));
 
         if (!ok) {
                 char span[FORMAT_TIMESPAN_MAX];
@@ -558,7 +552,7 @@ static void guard_heal(ModuleGuard *g, const ModulePolicyInput *in) {
         }
 
         if (loaded_any) {
-                usec_t done = now_clock(CLOCK_MONOTONIC), latency;
+                usec_t done = now_usec(CLOCK_MONOTONIC), latency;
                 char span[FORMAT_TIMESPAN_MAX];
                 Fields f = {};
 
@@ -579,7 +573,7 @@ static void guard_heal(ModuleGuard *g, const ModulePolicyInput *in) {
 
                 g->flapping = true;
                 fields_add(&f, "CTGUARD_HEALS=%u",
-                           flap_guard_recent(&g->policy.flap, now_clock(CLOCK_MONOTONIC),
+                           flap_guard_recent(&g->policy.flap, now_usec(CLOCK_MONOTONIC),
                                              in->reload_interval));
                 fields_add(&f, "CTGUARD_INTERVAL_USEC=%llu",
                            (unsigned long long) in->reload_interval);
@@ -657,7 +651,7 @@ static int arm_settle(ModuleGuard *g, usec_t at) {
 }
 
 static void guard_check(ModuleGuard *g) {
-        usec_t now = now_clock(CLOCK_MONOTONIC), settle, started;
+        usec_t now = now_usec(CLOCK_MONOTONIC), settle, started;
         bool missing = false, refreshed = false;
         ModulePolicyInput in;
         ModuleVerdict v;
@@ -814,7 +808,7 @@ static bool uevents_read(ModuleGuard *g) {
                 log_debug("uevent: %s %s (seqnum %llu)", uevent_action_to_string(ev.action),
                           ev.module, (unsigned long long) ev.seqnum);
                 if (ev.action == UEVENT_ACTION_REMOVE) {
-                        usec_t now = now_clock(CLOCK_MONOTONIC);
+                        usec_t now = now_usec(CLOCK_MONOTONIC);
                         ModuleStatus st;
 
                         /* An event read late (a heal ran first) is a loss healed already. */

@@ -2,6 +2,7 @@
 
 #include <time.h>
 
+#include "time-util.h"
 #include "daemon-state.h"
 #include "log.h"
 #include "publish.h"
@@ -13,13 +14,6 @@ struct Publisher {
         int last_error;         /* a failing write is reported once, not on every event */
         char *last_text;        /* what was written last: an unchanged state is not rewritten */
 };
-
-static usec_t now_realtime(void) {
-        struct timespec ts;
-
-        clock_gettime(CLOCK_REALTIME, &ts);
-        return (usec_t) ts.tv_sec * USEC_PER_SEC + (usec_t) ts.tv_nsec / 1000;
-}
 
 int publisher_new(const char *root, Publisher **ret) {
         Publisher *p;
@@ -37,7 +31,7 @@ int publisher_new(const char *root, Publisher **ret) {
         p->lock_fd = fd;
         p->root = strdup(root);
         p->state.pid = (unsigned) getpid();
-        p->state.started = now_realtime();
+        p->state.started = now_usec(CLOCK_REALTIME);
         if (!p->root) {
                 publisher_free(p);
                 return -ENOMEM;
@@ -81,7 +75,7 @@ static void save(Publisher *p) {
 void publisher_on_event(void *userdata, int level, const char *event, const char *message) {
         Publisher *p = userdata;
 
-        if (daemon_state_add_event(&p->state, now_realtime(), event, message) < 0)
+        if (daemon_state_add_event(&p->state, now_usec(CLOCK_REALTIME), event, message) < 0)
                 return;
         save(p);
 }

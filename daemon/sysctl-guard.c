@@ -5,6 +5,7 @@
 #include <sys/inotify.h>
 #include <time.h>
 
+#include "time-util.h"
 #include "log.h"
 #include "sysctl-guard.h"
 #include "sysctl-key.h"
@@ -40,13 +41,6 @@ struct SysctlGuard {
         int inotify_fd;
         sd_event_source *inotify_source;
 };
-
-static usec_t now_monotonic(void) {
-        struct timespec ts;
-
-        (void) clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (usec_t) ts.tv_sec * USEC_PER_SEC + (usec_t) ts.tv_nsec / 1000;
-}
 
 static void entries_free(SysctlGuard *g, SysctlEntry *entries, size_t n) {
         for (size_t i = 0; i < n; i++) {
@@ -341,7 +335,7 @@ static int on_inotify(sd_event_source *s, int fd, uint32_t revents, void *userda
 
         /* Our own restores fire the watch too; the look that follows finds the value right and
          * does nothing. */
-        usec_t now = now_monotonic();
+        usec_t now = now_usec(CLOCK_MONOTONIC);
         for (size_t i = 0; i < g->n_entries; i++)
                 if (g->entries[i].dirty) {
                         g->entries[i].dirty = false;
@@ -480,7 +474,7 @@ int sysctl_guard_apply_all(SysctlGuard *g, usec_t deadline) {
         }
 
         for (;;) {
-                usec_t now = now_monotonic();
+                usec_t now = now_usec(CLOCK_MONOTONIC);
                 bool last = now >= deadline;
 
                 if (g->root_fd < 0)
@@ -514,7 +508,7 @@ int sysctl_guard_apply_all(SysctlGuard *g, usec_t deadline) {
                         return missed > 0 ? -ETIMEDOUT : 0;
 
                 /* procfs offers nothing to wait on for a file to appear: look again shortly. */
-                usec_t t = now_monotonic();
+                usec_t t = now_usec(CLOCK_MONOTONIC);
                 if (t < deadline) {
                         usec_t nap = MIN(deadline - t, APPLY_CHECK_INTERVAL);
                         struct timespec ts = {

@@ -3,18 +3,12 @@
 #include <sysexits.h>
 #include <time.h>
 
+#include "time-util.h"
 #include "hold.h"
 #include "log.h"
 #include "module-policy.h"
 #include "parse-util.h"
 #include "verbs.h"
-
-static usec_t now_realtime(void) {
-        struct timespec ts;
-
-        (void) clock_gettime(CLOCK_REALTIME, &ts);
-        return (usec_t) ts.tv_sec * USEC_PER_SEC + (usec_t) ts.tv_nsec / 1000;
-}
 
 static const char *format_wallclock(char *buf, size_t size, usec_t t) {
         time_t s = (time_t) (t / USEC_PER_SEC);
@@ -80,7 +74,7 @@ int verb_hold(int argc, char *argv[]) {
         if (r >= 0)
                 return r;
 
-        now = now_realtime();
+        now = now_usec(CLOCK_REALTIME);
         h = (Hold) {
                 .held = true,
                 .since = now,
@@ -119,9 +113,9 @@ int verb_release(int argc, char *argv[]) {
         r = hold_load(arg_root, &old);
         if (r < 0 && r != -ENOENT)
                 log_warning_errno(r, "Failed to read the hold file, replacing it: %m");
-        was_held = r >= 0 && module_policy_hold_active(&old, now_realtime());
+        was_held = r >= 0 && module_policy_hold_active(&old, now_usec(CLOCK_REALTIME));
 
-        h = (Hold) { .held = false, .since = now_realtime() };
+        h = (Hold) { .held = false, .since = now_usec(CLOCK_REALTIME) };
         r = hold_save(arg_root, &h);
         if (r < 0)
                 return log_error_errno(r, "Failed to write the hold file: %m"), EXIT_FAILURE;

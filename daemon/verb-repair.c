@@ -4,6 +4,7 @@
 #include <sysexits.h>
 #include <time.h>
 
+#include "time-util.h"
 #include "config.h"
 #include "hold.h"
 #include "log.h"
@@ -26,13 +27,6 @@ static const char usage[] =
         "\n"
         "     --dry-run      Change nothing; print what would be done\n"
         "     --ignore-hold  Repair even while 'ctguard hold' is in force\n";
-
-static usec_t now_clock(clockid_t id) {
-        struct timespec ts;
-
-        (void) clock_gettime(id, &ts);
-        return (usec_t) ts.tv_sec * USEC_PER_SEC + (usec_t) ts.tv_nsec / 1000;
-}
 
 _printf_(3, 0) static void on_kmod_log(void *userdata, int priority, const char *format, va_list ap) {
         char buf[512];
@@ -130,7 +124,7 @@ static int repair_modules(const Config *c, bool dry_run, bool *ret_loaded) {
                     asprintf(&options, "hashsize=%u", hashsize) < 0)
                         return log_oom();
 
-                t0 = now_clock(CLOCK_MONOTONIC);
+                t0 = now_usec(CLOCK_MONOTONIC);
                 r = module_load(ctx, module, options, dry_run, &b, &who, &would);
                 if (r == 1) {
                         if (who && !streq(who, module))
@@ -169,7 +163,7 @@ static int repair_modules(const Config *c, bool dry_run, bool *ret_loaded) {
                 }
                 printf("  %-18s loaded%s%s (%llu ms)\n", module, options ? " with " : "",
                        strempty(options),
-                       (unsigned long long) ((now_clock(CLOCK_MONOTONIC) - t0) / USEC_PER_MSEC));
+                       (unsigned long long) ((now_usec(CLOCK_MONOTONIC) - t0) / USEC_PER_MSEC));
                 loaded++;
         }
 
@@ -267,7 +261,7 @@ int verb_repair(int argc, char *argv[]) {
                 return verb_config_exit_status(r);
 
         r = hold_load(arg_root, &h);
-        if (r >= 0 && module_policy_hold_active(&h, now_clock(CLOCK_REALTIME)) && !dry_run &&
+        if (r >= 0 && module_policy_hold_active(&h, now_usec(CLOCK_REALTIME)) && !dry_run &&
             !ignore_hold) {
                 log_error("ctguard is on hold%s%s%s; not repairing. Run 'ctguard release' first, or use --ignore-hold.",
                           h.reason ? " (" : "", strempty(h.reason), h.reason ? ")" : "");

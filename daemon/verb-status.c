@@ -4,11 +4,13 @@
 #include <sysexits.h>
 #include <time.h>
 
+#include "time-util.h"
 #include "ctstat.h"
 #include "daemon-state.h"
 #include "hold.h"
 #include "json.h"
 #include "log.h"
+#include "module-policy.h"
 #include "modules.h"
 #include "snapshot.h"
 #include "sysctl-key.h"
@@ -109,13 +111,6 @@ static int problem(Status *s, Health h, const char *fmt, ...) {
         return strv_push(&s->problems, m);
 }
 
-static usec_t now_realtime(void) {
-        struct timespec ts;
-
-        clock_gettime(CLOCK_REALTIME, &ts);
-        return (usec_t) ts.tv_sec * USEC_PER_SEC + (usec_t) ts.tv_nsec / 1000;
-}
-
 static int check_daemon(Status *s) {
         int r;
 
@@ -140,7 +135,7 @@ static int check_hold(Status *s) {
                 return 0;
         if (r < 0)
                 return problem(s, HEALTH_UNKNOWN, "cannot read the hold state: %s", strerror(-r));
-        s->held = s->hold.held && (s->hold.until == USEC_INFINITY || s->hold.until > now_realtime());
+        s->held = module_policy_hold_active(&s->hold, now_usec(CLOCK_REALTIME));
         if (s->held)
                 return problem(s, HEALTH_WARNING, "on hold%s%s: nothing is healed",
                                s->hold.reason ? ": " : "", strempty(s->hold.reason));
@@ -297,7 +292,7 @@ static int check_table(Status *s, const Config *c, const char *sysctl_root) {
         for (size_t i = 0; s->have_state && i < s->state.n_events; i++) {
                 const DaemonEvent *e = daemon_state_event(&s->state, i);
 
-                if (streq(e->name, "table-full") && e->time + RECENT_FULL_USEC > now_realtime())
+                if (streq(e->name, "table-full") && e->time + RECENT_FULL_USEC > now_usec(CLOCK_REALTIME))
                         return problem(s, HEALTH_CRITICAL, "the table was full and packets were "
                                        "dropped within the last 5 minutes");
         }

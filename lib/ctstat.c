@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 #include <time.h>
 
+#include "time-util.h"
 #include "ctstat.h"
 #include "macro.h"
 #include "parse-util.h"
@@ -32,13 +33,6 @@ const char *ctstat_source_to_string(CtStatSource s) {
         if (s < 0 || s >= _CTSTAT_SOURCE_MAX)
                 return NULL;
         return ctstat_source_table[s];
-}
-
-static usec_t now_monotonic(void) {
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (usec_t) ts.tv_sec * USEC_PER_SEC + (usec_t) ts.tv_nsec / 1000;
 }
 
 static int read_u32(const char *sysctl_root, const char *path, uint32_t *ret) {
@@ -69,7 +63,7 @@ int ctstat_sample_proc(const char *sysctl_root, CtSample *ret) {
 
         *ret = (CtSample) {
                 .source = CTSTAT_SOURCE_PROC,
-                .timestamp = now_monotonic(),
+                .timestamp = now_usec(CLOCK_MONOTONIC),
                 .count = count,
                 .max = max,
         };
@@ -269,7 +263,7 @@ static int sample_netlink(CtStat *s, CtSample *ret) {
         if (r < 0)
                 return r;
 
-        sample.timestamp = now_monotonic();
+        sample.timestamp = now_usec(CLOCK_MONOTONIC);
         r = query_global(s, &g);
         if (r < 0) {
                 /* Whatever is still queued on the socket belongs to this request: start over
