@@ -222,19 +222,15 @@ static int open_dir(const char *root, bool create) {
         _cleanup_free_ char *dir = NULL;
         int fd;
 
-        if (asprintf(&dir, "%s%s", strempty(root), DAEMON_STATE_DIR) < 0)
-                return -ENOMEM;
+        /* Created with its parents: <root>/run may not exist below a --root that is not a
+         * whole system. */
         if (create) {
-                /* <root>/run may not exist below a --root that is not a whole system. */
-                char *slash = strrchr(dir, '/');
+                int r = hold_dir_create(root, &dir);
 
-                *slash = '\0';
-                if (mkdir(dir, 0755) < 0 && errno != EEXIST)
-                        return negative_errno();
-                *slash = '/';
-                if (mkdir(dir, 0755) < 0 && errno != EEXIST)
-                        return negative_errno();
-        }
+                if (r < 0)
+                        return r;
+        } else if (asprintf(&dir, "%s%s", strempty(root), DAEMON_STATE_DIR) < 0)
+                return -ENOMEM;
         fd = open(dir, O_DIRECTORY | O_CLOEXEC | O_RDONLY);
         return fd < 0 ? negative_errno() : fd;
 }

@@ -4,6 +4,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "hold.h"
 #include "parse-util.h"
 
 /* What the running daemon tells "ctguard status": the values it guards (a snapshot exists only
@@ -22,7 +23,8 @@
  *     Event=USEC NAME MESSAGE         the last DAEMON_STATE_EVENTS_MAX events, oldest first
  */
 
-#define DAEMON_STATE_DIR "/run/ctguard"
+/* Beside the hold file, in ctguard's one runtime directory. */
+#define DAEMON_STATE_DIR "/" HOLD_DIR
 #define DAEMON_STATE_FILE "state"
 #define DAEMON_LOCK_FILE "daemon.lock"
 #define DAEMON_STATE_EVENTS_MAX 16u
