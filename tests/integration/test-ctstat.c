@@ -20,32 +20,8 @@
 
 #include "ctstat.h"
 #include "macro.h"
+#include "netns-test.h"
 #include "parse-util.h"
-
-extern char **environ;
-
-static const char *ct_insert;
-
-/* Runs ct-insert -q with the given arguments (NULL-terminated); returns its exit status. */
-static int run_ct_insert(const char *arg, ...) {
-        char *argv[16] = { (char *) ct_insert, (char *) "-q" };
-        size_t n = 2;
-        va_list ap;
-        pid_t pid;
-        int status;
-
-        va_start(ap, arg);
-        for (const char *a = arg; a; a = va_arg(ap, const char *)) {
-                ck_assert_uint_lt(n, ELEMENTSOF(argv) - 1);
-                argv[n++] = (char *) a;
-        }
-        va_end(ap);
-        argv[n] = NULL;
-
-        ck_assert_int_eq(posix_spawn(&pid, ct_insert, NULL, NULL, argv, environ), 0);
-        ck_assert_int_eq(waitpid(pid, &status, 0), pid);
-        return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
 
 static uint32_t sysctl_u32(const char *name) {
         _cleanup_free_ char *p = NULL;
@@ -239,46 +215,15 @@ START_TEST(test_fallback_unprivileged) {
 }
 END_TEST
 
-static void net_ns_id(const char *path, char *buf, size_t size) {
-        struct stat st;
-
-        if (stat(path, &st) < 0)
-                snprintf(buf, size, "?");
-        else
-                snprintf(buf, size, "%llu:%llu", (unsigned long long) st.st_dev,
-                         (unsigned long long) st.st_ino);
-}
-
 int main(int argc, char *argv[]) {
-        char before[64], after[64];
         Suite *suite;
         TCase *tc;
         SRunner *sr;
-        int failed;
+        int failed, r;
 
-        ct_insert = argc > 1 ? argv[1] : getenv("CT_INSERT");
-        if (!ct_insert) {
-                fprintf(stderr, "usage: test-ctstat CT-INSERT (or CT_INSERT=)\n");
-                return 2;
-        }
-        if (geteuid() != 0) {
-                fprintf(stderr, "test-ctstat: needs root, skipping\n");
-                return 77;
-        }
-        net_ns_id("/proc/self/ns/net", before, sizeof(before));
-        if (unshare(CLONE_NEWNET) < 0) {
-                fprintf(stderr, "test-ctstat: no network namespace (%m), skipping\n");
-                return 77;
-        }
-        net_ns_id("/proc/self/ns/net", after, sizeof(after));
-        if (streq(before, after) || streq(after, "?")) {
-                fprintf(stderr, "test-ctstat: not in a new network namespace\n");
-                return 1;
-        }
-        if (access("/proc/sys/net/netfilter/nf_conntrack_count", F_OK) < 0) {
-                fprintf(stderr, "test-ctstat: the kernel has no conntrack, skipping\n");
-                return 77;
-        }
+        r = netns_test_enter("test-ctstat", argc, argv);
+        if (r != 0)
+                return r;
 
         suite = suite_create("ctstat-netns");
         tc = tcase_create("netns");
