@@ -9,6 +9,7 @@
 #include <linux/netfilter/nfnetlink.h>
 #include <linux/netfilter/nfnetlink_conntrack.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <sys/random.h>
 #include <sys/socket.h>
 
@@ -492,55 +493,128 @@ int ct_aggregate_format_top(const CtAggregate *a, CtBy by, size_t n, char **ret)
 /* Only the attributes the aggregation needs are read, each validated for its type and size;
  * unknown ones (a newer kernel's) are skipped. libnetfilter_conntrack's nfct_nlmsg_parse()
  * would fill a whole nf_conntrack object per entry and costs three times the CPU of the rest
- * of a dump; the unit test checks that both read the same. */
+ * of a dump; the unit test checks that both read the same.
+ *
+ * The walk visits some fifteen attributes per entry. Through libmnl's accessors that is some
+ * sixty calls into the shared library per entry, a third of the user time of a dump; the
+ * same checks inline cost a fraction of it. They are libmnl's: an attribute is read only if
+ * its header fits in what is left of its container and its length covers the header and
+ * stays within it; a fixed-size payload must be at least that size; a nest is empty or holds
+ * at least one attribute header. */
+
+typedef struct AttrRange {
+        const char *next, *end;
+} AttrRange;
+
+static inline AttrRange attr_range(const void *start, size_t len) {
+        return (AttrRange) { .next = start, .end = (const char *) start + len };
+}
+
+static inline AttrRange attr_nested(const struct nlattr *nest) {
+        return attr_range((const char *) nest + MNL_ATTR_HDRLEN, nest->nla_len - MNL_ATTR_HDRLEN);
+}
+
+/* The next well-formed attribute of r, or NULL at the end (or at the first malformed one,
+ * which ends the walk as libmnl's mnl_attr_ok() does). */
+static inline const struct nlattr *attr_next(AttrRange *r) {
+        const struct nlattr *a = (const struct nlattr *) r->next;
+        ptrdiff_t left = r->end - r->next;
+
+        if (left < (ptrdiff_t) sizeof(struct nlattr) || a->nla_len < sizeof(struct nlattr) ||
+            a->nla_len > left)
+                return NULL;
+        r->next += MNL_ALIGN(a->nla_len);
+        return a;
+}
+
+static inline uint16_t attr_type(const struct nlattr *a) {
+        return a->nla_type & NLA_TYPE_MASK;
+}
+
+static inline const void *attr_payload(const struct nlattr *a) {
+        return (const char *) a + MNL_ATTR_HDRLEN;
+}
+
+static inline size_t attr_len(const struct nlattr *a) {
+        return a->nla_len - MNL_ATTR_HDRLEN;
+}
+
+static inline bool attr_nest_ok(const struct nlattr *a) {
+        return attr_len(a) == 0 || attr_len(a) >= MNL_ATTR_HDRLEN;
+}
+
+static inline uint8_t attr_u8(const struct nlattr *a) {
+        return *(const uint8_t *) attr_payload(a);
+}
+
+/* Payloads are 4-byte aligned; netlink's 16- and 32-bit fields are read as such. */
+static inline uint16_t attr_be16(const struct nlattr *a) {
+        uint16_t v;
+
+        memcpy(&v, attr_payload(a), sizeof(v));
+        return ntohs(v);
+}
+
+static inline uint32_t attr_be32(const struct nlattr *a) {
+        uint32_t v;
+
+        memcpy(&v, attr_payload(a), sizeof(v));
+        return ntohl(v);
+}
 
 static int parse_tuple_ip(const struct nlattr *nest, CtEntry *e, unsigned *seen) {
+        AttrRange r = attr_nested(nest);
         const struct nlattr *a;
 
-        mnl_attr_for_each_nested(a, nest) {
-                uint16_t t = mnl_attr_get_type(a);
+        while ((a = attr_next(&r))) {
+                uint16_t t = attr_type(a);
+                size_t size;
 
                 switch (t) {
                 case CTA_IP_V4_SRC:
                 case CTA_IP_V4_DST:
+                        size = 4;
                         if (e->family != AF_INET)
-                                break;          /* not this message's family: ignored */
-                        if (mnl_attr_validate(a, MNL_TYPE_U32) < 0)
-                                return -EBADMSG;
-                        memcpy(t == CTA_IP_V4_SRC ? e->src : e->dst, mnl_attr_get_payload(a), 4);
-                        *seen |= t == CTA_IP_V4_SRC ? 1u : 2u;
+                                continue;       /* not this message's family: ignored */
                         break;
                 case CTA_IP_V6_SRC:
                 case CTA_IP_V6_DST:
+                        size = 16;
                         if (e->family != AF_INET6)
-                                break;
-                        if (mnl_attr_validate2(a, MNL_TYPE_BINARY, 16) < 0)
-                                return -EBADMSG;
-                        memcpy(t == CTA_IP_V6_SRC ? e->src : e->dst, mnl_attr_get_payload(a), 16);
-                        *seen |= t == CTA_IP_V6_SRC ? 1u : 2u;
+                                continue;
                         break;
                 default:
-                        break;
+                        continue;
+                }
+                if (attr_len(a) < size)
+                        return -EBADMSG;
+                if (t == CTA_IP_V4_SRC || t == CTA_IP_V6_SRC) {
+                        memcpy(e->src, attr_payload(a), size);
+                        *seen |= 1u;
+                } else {
+                        memcpy(e->dst, attr_payload(a), size);
+                        *seen |= 2u;
                 }
         }
         return 0;
 }
 
 static int parse_tuple_proto(const struct nlattr *nest, CtEntry *e, bool *have_proto) {
+        AttrRange r = attr_nested(nest);
         const struct nlattr *a;
 
-        mnl_attr_for_each_nested(a, nest)
-                switch (mnl_attr_get_type(a)) {
+        while ((a = attr_next(&r)))
+                switch (attr_type(a)) {
                 case CTA_PROTO_NUM:
-                        if (mnl_attr_validate(a, MNL_TYPE_U8) < 0)
+                        if (attr_len(a) < sizeof(uint8_t))
                                 return -EBADMSG;
-                        e->proto = mnl_attr_get_u8(a);
+                        e->proto = attr_u8(a);
                         *have_proto = true;
                         break;
                 case CTA_PROTO_DST_PORT:
-                        if (mnl_attr_validate(a, MNL_TYPE_U16) < 0)
+                        if (attr_len(a) < sizeof(uint16_t))
                                 return -EBADMSG;
-                        e->dport = ntohs(mnl_attr_get_u16(a));
+                        e->dport = attr_be16(a);
                         e->has_dport = true;
                         break;
                 default:
@@ -550,38 +624,43 @@ static int parse_tuple_proto(const struct nlattr *nest, CtEntry *e, bool *have_p
 }
 
 static int parse_tuple(const struct nlattr *nest, CtEntry *e, unsigned *seen, bool *have_proto) {
+        AttrRange r = attr_nested(nest);
         const struct nlattr *a;
-        int r;
+        int k;
 
-        mnl_attr_for_each_nested(a, nest) {
-                uint16_t t = mnl_attr_get_type(a);
+        while ((a = attr_next(&r))) {
+                uint16_t t = attr_type(a);
 
                 if (t != CTA_TUPLE_IP && t != CTA_TUPLE_PROTO)
                         continue;
-                if (mnl_attr_validate(a, MNL_TYPE_NESTED) < 0)
+                if (!attr_nest_ok(a))
                         return -EBADMSG;
-                r = t == CTA_TUPLE_IP ? parse_tuple_ip(a, e, seen) :
+                k = t == CTA_TUPLE_IP ? parse_tuple_ip(a, e, seen) :
                                         parse_tuple_proto(a, e, have_proto);
-                if (r < 0)
-                        return r;
+                if (k < 0)
+                        return k;
         }
         return 0;
 }
 
 static int parse_tcp_state(const struct nlattr *protoinfo, CtEntry *e) {
+        AttrRange r = attr_nested(protoinfo);
         const struct nlattr *a, *b;
 
-        mnl_attr_for_each_nested(a, protoinfo) {
-                if (mnl_attr_get_type(a) != CTA_PROTOINFO_TCP)
+        while ((a = attr_next(&r))) {
+                AttrRange tcp;
+
+                if (attr_type(a) != CTA_PROTOINFO_TCP)
                         continue;
-                if (mnl_attr_validate(a, MNL_TYPE_NESTED) < 0)
+                if (!attr_nest_ok(a))
                         return -EBADMSG;
-                mnl_attr_for_each_nested(b, a) {
-                        if (mnl_attr_get_type(b) != CTA_PROTOINFO_TCP_STATE)
+                tcp = attr_nested(a);
+                while ((b = attr_next(&tcp))) {
+                        if (attr_type(b) != CTA_PROTOINFO_TCP_STATE)
                                 continue;
-                        if (mnl_attr_validate(b, MNL_TYPE_U8) < 0)
+                        if (attr_len(b) < sizeof(uint8_t))
                                 return -EBADMSG;
-                        e->tcp_state = mnl_attr_get_u8(b);
+                        e->tcp_state = attr_u8(b);
                 }
         }
         return 0;
@@ -593,31 +672,34 @@ int ct_entry_from_nlmsg(const struct nlmsghdr *nlh, CtEntry *ret) {
         CtEntry e = { .tcp_state = -1 };
         bool have_proto = false;
         unsigned seen = 0;
+        AttrRange attrs;
         int r;
 
-        if (nlh->nlmsg_len < mnl_nlmsg_size(sizeof(*nfg)))
+        if (nlh->nlmsg_len < MNL_NLMSG_HDRLEN + MNL_ALIGN(sizeof(*nfg)))
                 return -EBADMSG;
-        nfg = mnl_nlmsg_get_payload(nlh);
+        nfg = (const struct nfgenmsg *) ((const char *) nlh + MNL_NLMSG_HDRLEN);
         if (nfg->nfgen_family != AF_INET && nfg->nfgen_family != AF_INET6)
                 return -EAFNOSUPPORT;
         e.family = nfg->nfgen_family;
 
-        mnl_attr_for_each(a, nlh, sizeof(*nfg))
-                switch (mnl_attr_get_type(a)) {
+        attrs = attr_range((const char *) nfg + MNL_ALIGN(sizeof(*nfg)),
+                           nlh->nlmsg_len - MNL_NLMSG_HDRLEN - MNL_ALIGN(sizeof(*nfg)));
+        while ((a = attr_next(&attrs)))
+                switch (attr_type(a)) {
                 case CTA_TUPLE_ORIG:
-                        if (mnl_attr_validate(a, MNL_TYPE_NESTED) < 0)
+                        if (!attr_nest_ok(a))
                                 return -EBADMSG;
                         r = parse_tuple(a, &e, &seen, &have_proto);
                         if (r < 0)
                                 return r;
                         break;
                 case CTA_STATUS:
-                        if (mnl_attr_validate(a, MNL_TYPE_U32) < 0)
+                        if (attr_len(a) < sizeof(uint32_t))
                                 return -EBADMSG;
-                        e.status = ntohl(mnl_attr_get_u32(a));
+                        e.status = attr_be32(a);
                         break;
                 case CTA_PROTOINFO:
-                        if (mnl_attr_validate(a, MNL_TYPE_NESTED) < 0)
+                        if (!attr_nest_ok(a))
                                 return -EBADMSG;
                         r = parse_tcp_state(a, &e);
                         if (r < 0)
@@ -709,16 +791,32 @@ int ct_dump_new(bool nonblock, CtDump **ret) {
         return 0;
 }
 
-/* Counts the entries of one buffer. 1: the dump is over, 0: more to come. */
-static int dump_process(CtDump *d, CtAggregate *a, size_t len) {
-        int left = (int) len;
+/* The next well-formed message of the buffer [*p, end), or NULL: libmnl's mnl_nlmsg_ok(),
+ * inline for the reason given above the attribute walk. */
+static inline const struct nlmsghdr *nlmsg_next(const char **p, const char *end) {
+        const struct nlmsghdr *nlh = (const struct nlmsghdr *) *p;
+        ptrdiff_t left = end - *p;
 
-        for (const struct nlmsghdr *nlh = (const struct nlmsghdr *) d->buf; mnl_nlmsg_ok(nlh, left);
-             nlh = mnl_nlmsg_next(nlh, &left)) {
+        if (left < (ptrdiff_t) sizeof(struct nlmsghdr) || nlh->nlmsg_len < sizeof(struct nlmsghdr) ||
+            nlh->nlmsg_len > left)
+                return NULL;
+        *p += MNL_ALIGN(nlh->nlmsg_len);
+        return nlh;
+}
+
+/* Counts the entries of one buffer. 1: the dump is over, 0: more to come. */
+static int dump_process(const CtDump *d, CtAggregate *a, const char *buf, size_t len) {
+        const char *p = buf, *end = buf + len;
+        const struct nlmsghdr *nlh;
+
+        while ((nlh = nlmsg_next(&p, end))) {
                 CtEntry e;
                 int r;
 
-                if (!mnl_nlmsg_portid_ok(nlh, d->portid) || !mnl_nlmsg_seq_ok(nlh, d->seq))
+                /* Ours: the kernel's answer to this socket and this request (a zero port or
+                 * sequence number is the kernel's own notification, as libmnl takes it). */
+                if ((nlh->nlmsg_pid != 0 && nlh->nlmsg_pid != d->portid) ||
+                    (nlh->nlmsg_seq != 0 && nlh->nlmsg_seq != d->seq))
                         continue;
                 if (nlh->nlmsg_flags & NLM_F_DUMP_INTR)
                         ct_aggregate_set_interrupted(a);
@@ -769,7 +867,7 @@ int ct_dump_step(CtDump *d, CtAggregate *a, unsigned max_reads) {
                         return -EPIPE;
                 d->bytes += (uint64_t) n;
 
-                r = dump_process(d, a, (size_t) n);
+                r = dump_process(d, a, d->buf, (size_t) n);
                 if (r != 0) {
                         d->done = true;
                         return r;
@@ -778,13 +876,168 @@ int ct_dump_step(CtDump *d, CtAggregate *a, unsigned max_reads) {
         return 0;
 }
 
+/* --- the one-shot dump, on two threads ---------------------------------------------------------
+ *
+ * The kernel writes each buffer of a dump inside the reader's recvmsg(): while this thread
+ * counts one buffer, nothing fills the next. For "ctguard top", where the kernel's share is
+ * four fifths of the time, a second thread receives while the first counts, and the command
+ * takes about as long as the kernel needs to produce the dump. The receiving thread touches
+ * the socket and the ring's buffers only; the counting stays on the calling thread. If no
+ * thread can be started, the dump runs on one. */
+
+#define RING_SLOTS 4u
+
+typedef struct Ring {
+        pthread_mutex_t lock;
+        pthread_cond_t changed;
+        CtDump *dump;
+        char *buf[RING_SLOTS];
+        ssize_t len[RING_SLOTS];        /* bytes, or negative errno */
+        bool last[RING_SLOTS];          /* the receiver stopped after this one */
+        unsigned filled, counted;       /* buffers so far; filled - counted <= RING_SLOTS */
+        bool stop;                      /* the counter needs no more */
+} Ring;
+
+/* Whether a buffer ends the dump: our NLMSG_DONE or NLMSG_ERROR in it (dump_process() reads
+ * the same messages and stops at the same one). */
+static bool buffer_ends_dump(const CtDump *d, const char *buf, size_t len) {
+        const char *p = buf, *end = buf + len;
+        const struct nlmsghdr *nlh;
+
+        while ((nlh = nlmsg_next(&p, end))) {
+                if ((nlh->nlmsg_pid != 0 && nlh->nlmsg_pid != d->portid) ||
+                    (nlh->nlmsg_seq != 0 && nlh->nlmsg_seq != d->seq))
+                        continue;
+                if (nlh->nlmsg_type == NLMSG_DONE || nlh->nlmsg_type == NLMSG_ERROR)
+                        return true;
+        }
+        return false;
+}
+
+static void *ring_receive(void *userdata) {
+        Ring *g = userdata;
+        int fd = mnl_socket_get_fd(g->dump->nl);
+
+        for (;;) {
+                unsigned slot;
+                ssize_t n;
+                bool last;
+
+                pthread_mutex_lock(&g->lock);
+                while (!g->stop && g->filled - g->counted == RING_SLOTS)
+                        pthread_cond_wait(&g->changed, &g->lock);
+                if (g->stop) {
+                        pthread_mutex_unlock(&g->lock);
+                        return NULL;
+                }
+                slot = g->filled % RING_SLOTS;
+                pthread_mutex_unlock(&g->lock);
+
+                /* The slot is this thread's until it is published below. */
+                do
+                        n = recv(fd, g->buf[slot], DUMP_BUF_SIZE, 0);
+                while (n < 0 && errno == EINTR);
+                if (n < 0)
+                        n = negative_errno();
+                else if (n == 0)
+                        n = -EPIPE;
+                last = n < 0 || buffer_ends_dump(g->dump, g->buf[slot], (size_t) n);
+
+                pthread_mutex_lock(&g->lock);
+                g->len[slot] = n;
+                g->last[slot] = last;
+                g->filled++;
+                pthread_cond_broadcast(&g->changed);
+                pthread_mutex_unlock(&g->lock);
+                if (last)
+                        return NULL;
+        }
+}
+
+/* Counts what the receiver hands over. 1: complete (or capped), negative errno on failure. */
+static int ring_count(Ring *g, CtAggregate *a) {
+        for (;;) {
+                unsigned slot;
+                ssize_t n;
+                bool last;
+                int r;
+
+                pthread_mutex_lock(&g->lock);
+                while (g->filled == g->counted)
+                        pthread_cond_wait(&g->changed, &g->lock);
+                slot = g->counted % RING_SLOTS;
+                n = g->len[slot];
+                last = g->last[slot];
+                pthread_mutex_unlock(&g->lock);
+
+                if (n < 0)
+                        return (int) n;
+                g->dump->bytes += (uint64_t) n;
+                r = dump_process(g->dump, a, g->buf[slot], (size_t) n);
+                if (r == 0 && last)
+                        r = -EPIPE;     /* cannot be: the receiver saw the end in it */
+
+                pthread_mutex_lock(&g->lock);
+                g->counted++;
+                pthread_cond_broadcast(&g->changed);
+                pthread_mutex_unlock(&g->lock);
+                if (r != 0)
+                        return r;
+        }
+}
+
+static int dump_all_threaded(CtDump *d, CtAggregate *a, bool *ret_started) {
+        Ring g = {
+                .lock = PTHREAD_MUTEX_INITIALIZER,
+                .changed = PTHREAD_COND_INITIALIZER,
+                .dump = d,
+        };
+        pthread_t receiver;
+        int r;
+
+        *ret_started = false;
+        for (unsigned i = 0; i < RING_SLOTS; i++) {
+                g.buf[i] = malloc(DUMP_BUF_SIZE);
+                if (!g.buf[i]) {
+                        r = -ENOMEM;
+                        goto finish;
+                }
+        }
+        r = -pthread_create(&receiver, NULL, ring_receive, &g);
+        if (r < 0)
+                goto finish;
+        *ret_started = true;
+
+        r = ring_count(&g, a);
+
+        /* Capped, or failed: the receiver may be waiting for a free slot; it stops there or
+         * after the recv() it is in (a running dump always sends more, up to NLMSG_DONE). */
+        pthread_mutex_lock(&g.lock);
+        g.stop = true;
+        pthread_cond_broadcast(&g.changed);
+        pthread_mutex_unlock(&g.lock);
+        (void) pthread_join(receiver, NULL);
+
+finish:
+        for (unsigned i = 0; i < RING_SLOTS; i++)
+                free(g.buf[i]);
+        return r;
+}
+
 int ct_dump_all(CtAggregate *a) {
         _cleanup_(ct_dump_freep) CtDump *d = NULL;
+        bool started;
         int r;
 
         r = ct_dump_new(false, &d);
         if (r < 0)
                 return r;
+
+        r = dump_all_threaded(d, a, &started);
+        if (started)
+                return r < 0 ? r : 0;
+
+        /* No second thread: one does both. */
         do
                 r = ct_dump_step(d, a, UINT_MAX);
         while (r == 0);
