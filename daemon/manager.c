@@ -13,6 +13,28 @@ static void log_config_errors(const ConfigErrors *e) {
                 log_error("%s", e->messages[i]);
 }
 
+static void format_status(Manager *m, char *buf, size_t size) {
+        SysctlGuardCounts sc = {};
+        ModuleGuardCounts mc;
+        char table[96] = "table unknown";
+
+        if (m->sysctl_guard)
+                sysctl_guard_counts(m->sysctl_guard, &sc);
+        module_guard_counts(m->module_guard, &mc);
+        if (m->table_guard) {
+                TableStatus ts;
+
+                table_guard_status(m->table_guard, &ts);
+                (void) table_status_format(&ts, table, sizeof(table));
+        }
+        /* One line for "systemctl status": what an operator checks first. "ctguard status"
+         * has the details. */
+        snprintf(buf, size, "%s, %s, modules ok %u/%u, sysctls ok %zu/%zu, %lu heal(s) since start, %s",
+                 guard_mode_to_string(m->config->mode), table, mc.present, mc.guarded, sc.ok,
+                 sc.guarded, mc.heals + sc.restores,
+                 mc.flapping ? "stopped: modules flapping" : mc.held ? "held" : "not held");
+}
+
 static void notify_status(Manager *m) {
         SysctlGuardCounts sc = {};
         ModuleGuardCounts mc;
@@ -20,21 +42,21 @@ static void notify_status(Manager *m) {
         if (m->sysctl_guard)
                 sysctl_guard_counts(m->sysctl_guard, &sc);
         module_guard_counts(m->module_guard, &mc);
-        char table[96] = "table unknown";
-        if (m->table_guard) {
-                TableStatus ts;
-
-                table_guard_status(m->table_guard, &ts);
-                (void) table_status_format(&ts, table, sizeof(table));
-        }
         if (m->publisher)
                 publisher_update(m->publisher, m->config, (unsigned) mc.heals, (unsigned) sc.restores);
-        /* One line for "systemctl status": what an operator checks first. "ctguard status"
-         * has the details. Sysctl restores count since the last (re)load of the configuration. */
-        (void) sd_notifyf(false, "STATUS=%s, %s, modules ok %u/%u, sysctls ok %zu/%zu, %lu heal(s) since start, %s",
-                          guard_mode_to_string(m->config->mode), table, mc.present, mc.guarded,
-                          sc.ok, sc.guarded, mc.heals + sc.restores,
-                          mc.flapping ? "stopped: modules flapping" : mc.held ? "held" : "not held");
+
+        format_status(m, m->status, sizeof(m->status));
+        (void) sd_notifyf(false, "STATUS=%s", m->status);
+}
+
+/* Whatever changed the line since it was last sent (a module lost or healed, a hold taken or
+ * released, outside any tick), it is sent again. */
+static void refresh_status(Manager *m) {
+        char line[sizeof(m->status)];
+
+        format_status(m, line, sizeof(line));
+        if (!streq(line, m->status))
+                notify_status(m);
 }
 
 static int on_tick(sd_event_source *s, uint64_t usec, void *userdata) {
@@ -52,6 +74,8 @@ static int on_tick(sd_event_source *s, uint64_t usec, void *userdata) {
         next = table_guard_tick(m->table_guard, usec, &table_changed);
         if (table_changed)
                 notify_status(m);
+        else
+                refresh_status(m);
 
         r = sd_event_source_set_time(s, usec + next);
         if (r < 0)

@@ -27,6 +27,7 @@ typedef struct Manager {
 
         unsigned reloads;
         unsigned reloads_rejected;
+        char status[256];       /* the last STATUS= sent */
 } Manager;
 
 Manager *manager_free(Manager *m);

@@ -37,6 +37,8 @@ struct SysctlGuard {
 
         SysctlEntry *entries;
         size_t n_entries;
+        /* Restores and fights of the entries a reload replaced: the counts are since start. */
+        unsigned long restores_retired, fights_retired;
 
         int inotify_fd;
         sd_event_source *inotify_source;
@@ -412,6 +414,10 @@ int sysctl_guard_set_config(SysctlGuard *g, const Config *c) {
                                 break;
                         }
 
+        for (size_t j = 0; j < g->n_entries; j++) {
+                g->restores_retired += g->entries[j].state.restores_total;
+                g->fights_retired += g->entries[j].state.fights_total;
+        }
         entries_free(g, g->entries, g->n_entries);
         g->entries = entries;
         g->n_entries = n;
@@ -528,7 +534,11 @@ int sysctl_guard_desired_hashsize(const SysctlGuard *g, unsigned *ret) {
 }
 
 void sysctl_guard_counts(const SysctlGuard *g, SysctlGuardCounts *ret) {
-        SysctlGuardCounts c = { .guarded = g->n_entries };
+        SysctlGuardCounts c = {
+                .guarded = g->n_entries,
+                .restores = g->restores_retired,
+                .fights = g->fights_retired,
+        };
 
         for (size_t i = 0; i < g->n_entries; i++) {
                 const SysctlKeyState *s = &g->entries[i].state;

@@ -32,7 +32,7 @@ typedef struct SysctlGuardCounts {
         size_t readonly;
         size_t failed;          /* last write or read failed */
         size_t fighting;        /* left alone for a fight window */
-        unsigned long restores; /* since the configuration was (re)loaded */
+        unsigned long restores; /* since start, across reloads */
         unsigned long fights;
 } SysctlGuardCounts;
 

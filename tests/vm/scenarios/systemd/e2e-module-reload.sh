@@ -18,6 +18,13 @@ more() {
         [ "$(count "$@")" -gt "$_n" ]
 }
 sysctl_is() { [ "$(sysctl -n "$1" 2> /dev/null)" = "$2" ]; }
+# heals: the "N heal(s) since start" of the service's STATUS= line.
+heals() {
+        systemctl show -P StatusText ctguard.service |
+                sed -n 's/.* \([0-9][0-9]*\) heal(s) since start.*/\1/p'
+}
+heals_above() { [ "$(heals)" -gt "$1" ]; }
+heals_is() { [ "$(heals)" = "$1" ]; }
 chain="nf_defrag_ipv4 nf_defrag_ipv6 nf_conntrack nf_nat"
 
 cat > /etc/ctguard/ctguard.conf.d/50-e2e.conf <<-'CONF'
@@ -44,6 +51,8 @@ pid=$(systemctl show -P MainPID ctguard.service)
 nat=$(count module-reloaded CTGUARD_MODULE=nf_nat)
 chains=$(count module-chain-restored)
 restores=$(count sysctl-restored CTGUARD_KEY=net.netfilter.nf_conntrack_max CTGUARD_NEW=50000)
+heals0=$(heals)
+[ -n "$heals0" ] || fail "no heal count in STATUS=: $(systemctl show -P StatusText ctguard.service)"
 assert_ok kill -STOP "$pid"
 modprobe -r nf_conntrack_netlink 2> /dev/null
 assert_ok modprobe -r nf_nat nf_conntrack nf_defrag_ipv4 nf_defrag_ipv6
@@ -67,6 +76,13 @@ wait_until 30 more "$restores" sysctl-restored CTGUARD_KEY=net.netfilter.nf_conn
         CTGUARD_NEW=50000
 wait_until 30 more "$chains" module-chain-restored
 assert_eq "$(systemctl show -P MainPID ctguard.service)" "$pid" "MainPID (no restart)"
+
+step "STATUS= counts the heals, across a reload"
+wait_until 10 heals_above "$heals0"
+heals1=$(heals)
+assert_ok systemctl reload ctguard.service
+# The reload answers before the daemon has re-read its files: wait for the line to settle.
+wait_until 10 heals_is "$heals1"
 assert_eq "$(systemctl is-active ctguard.service)" active "ctguard.service"
 assert_eq "$(journalctl -u ctguard.service -o cat | grep -c 'Sanitizer\|runtime error')" 0 \
         "sanitizer reports"
