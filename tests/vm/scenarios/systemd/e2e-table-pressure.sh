@@ -1,7 +1,8 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 # Under the shipped unit: a conntrack table of 256 entries filled over loopback. ctguard
-# reports table-warn (80 %), table-crit (95 %) and table-full (the kernel dropped packets),
-# and "ctguard status" exits 1 (WARNING), then 2 (CRITICAL).
+# reports table-warn (80 %), table-crit (95 %) and table-full (the kernel dropped packets,
+# CTGUARD_DROPS > 0) naming the generator's address as the top source, and "ctguard status"
+# exits 1 (WARNING), then 2 (CRITICAL).
 
 # seen EVENT [FIELD=VALUE...]: ctguard.service logged EVENT with those fields.
 seen() {
@@ -36,9 +37,12 @@ step "TCP connections over loopback, in three steps"
 # which is what table-full reports. Three steps, each a generator holding its connections
 # until /tmp/e2e-hold is removed (120 s at most): one straight to full would skip the warning
 # level within one poll interval, and ctguard rightly reports only the worst level it sees.
+# The connections come from an address of their own, 127.0.0.42, so the top source named in
+# the alerts is provably the generator, not whatever else talks over loopback.
+src=127.0.0.42
 cat > /tmp/e2e-gen.py <<'PY'
 import os, socket, sys, time
-n, hold = int(sys.argv[1]), sys.argv[2]
+n, hold, src = int(sys.argv[1]), sys.argv[2], sys.argv[3]
 srv = socket.socket()
 srv.bind(("127.0.0.1", 0))
 srv.listen(1024)
@@ -52,6 +56,7 @@ def accept():
         pass
 for i in range(n):
     c = socket.socket()
+    c.bind((src, 0))
     c.setblocking(False)
     try:
         c.connect(("127.0.0.1", port))
@@ -69,7 +74,7 @@ touch /tmp/e2e-hold
 gens=
 # gen N: N more connections, held in the background.
 gen() {
-        python3 /tmp/e2e-gen.py "$1" /tmp/e2e-hold >> /tmp/e2e-gen.log 2>&1 &
+        python3 /tmp/e2e-gen.py "$1" /tmp/e2e-hold "$src" >> /tmp/e2e-gen.log 2>&1 &
         gens="$gens $!"
 }
 count_at_least() { [ "$(sysctl -n net.netfilter.nf_conntrack_count)" -ge "$1" ]; }
@@ -89,8 +94,22 @@ ctguard status
 echo "StatusText: $(systemctl show -P StatusText ctguard.service)"
 journalctl -u ctguard.service -o cat CTGUARD_EVENT=table-warn + CTGUARD_EVENT=table-crit \
         + CTGUARD_EVENT=table-full
-assert_eq "$(journalctl -u ctguard.service -o export CTGUARD_EVENT=table-full |
-        sed -n 's/^PRIORITY=//p' | head -n 1)" 2 "table-full priority (crit)"
+# full_field NAME: the field NAME of the first table-full event.
+full_field() {
+        journalctl -u ctguard.service -o export CTGUARD_EVENT=table-full |
+                sed -n "s/^$1=//p" | head -n 1
+}
+assert_eq "$(full_field PRIORITY)" 2 "table-full priority (crit)"
+drops=$(full_field CTGUARD_DROPS)
+[ "${drops:-0}" -gt 0 ] || fail "table-full without dropped packets: CTGUARD_DROPS='$drops'"
+ok "table-full: CTGUARD_DROPS=$drops"
+top=$(full_field CTGUARD_TOP_SRC)
+# "ADDRESS/COUNT ...", largest first: the generator's address, holding most of the table.
+assert_eq "${top%%/*}" "$src" "top source of table-full"
+top_count=${top#*/}
+top_count=${top_count%% *}
+[ "$top_count" -ge 200 ] || fail "the generator holds only $top_count entries: $top"
+ok "the generator holds $top_count of 256 entries"
 rm -f /tmp/e2e-hold
 # shellcheck disable=SC2086 # a list of pids
 wait $gens
