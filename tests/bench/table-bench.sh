@@ -7,7 +7,9 @@
 #       and against a bare "conntrack -L > /dev/null": target at least 5x faster than the
 #       pipeline and at most 1.5x the bare dump; and the peak memory of "ctguard top".
 # Times are the best of RUNS runs (wall clock; the machine may be shared) with the CPU time
-# (user + system) of that run; memory is the peak resident set (wait4's ru_maxrss).
+# (user + system) of that run; memory is the peak resident set (wait4's ru_maxrss). The runs are
+# interleaved: each round runs every command once, in an order rotated every round, so that a
+# slow phase of the machine slows all of them rather than one.
 #
 #   CTGUARD=... CT_INSERT=... CTSTAT_BENCH=... table-bench.sh [ENTRIES [RUNS]]
 # Exits 77 without root, namespaces, conntrack(8) or python3.
@@ -34,24 +36,28 @@ ip link set lo up 2>/dev/null
 tmp=$(mktemp -d /tmp/ctguard-table-bench.XXXXXX) || exit 1
 trap 'rm -rf -- "$tmp"' EXIT
 
-# measure NAME CMD: runs the shell command RUNS times; prints "NAME wall cpu maxrss_kib" for
-# the fastest run.
+# measure CMD...: runs the shell commands RUNS rounds, each command once per round, the first
+# of them rotated every round; prints "wall cpu maxrss_kib" of each command's fastest run, one
+# line per command in the order given.
 measure() {
-        python3 - "$runs" "$2" <<'PY'
+        python3 - "$runs" "$@" <<'PY'
 import os, subprocess, sys, time
-runs, cmd = int(sys.argv[1]), sys.argv[2]
-best = None
-for _ in range(runs):
-    t0 = time.monotonic()
-    p = subprocess.Popen(["/bin/sh", "-c", cmd], stdout=subprocess.DEVNULL)
-    _, status, ru = os.wait4(p.pid, 0)
-    wall = time.monotonic() - t0
-    if os.waitstatus_to_exitcode(status) != 0:
-        sys.exit("command failed: " + cmd)
-    r = (wall, ru.ru_utime + ru.ru_stime, ru.ru_maxrss)
-    if best is None or r[0] < best[0]:
-        best = r
-print("%.3f %.3f %d" % best)
+runs, cmds = int(sys.argv[1]), sys.argv[2:]
+best = [None] * len(cmds)
+for r in range(runs):
+    for k in range(len(cmds)):
+        i = (r + k) % len(cmds)
+        t0 = time.monotonic()
+        p = subprocess.Popen(["/bin/sh", "-c", cmds[i]], stdout=subprocess.DEVNULL)
+        _, status, ru = os.wait4(p.pid, 0)
+        wall = time.monotonic() - t0
+        if os.waitstatus_to_exitcode(status) != 0:
+            sys.exit("command failed: " + cmds[i])
+        run = (wall, ru.ru_utime + ru.ru_stime, ru.ru_maxrss)
+        if best[i] is None or run[0] < best[i][0]:
+            best[i] = run
+for b in best:
+    print("%.3f %.3f %d" % b)
 PY
 }
 
@@ -62,10 +68,13 @@ ratio() {
 echo "== (a) one stats sample, empty table against $entries entries"
 if [ -n "${CTSTAT_BENCH:-}" ] && [ -x "$CTSTAT_BENCH" ]; then
         "$CTSTAT_BENCH" "$CT_INSERT" "$entries" 5000 | tee "$tmp/ctstat"
+        # The medians, in us with a fraction, of the samples interleaved between the two tables.
         empty=$(awk '/^empty table/ { s = 1 } s == 1 && $1 == "netlink" { for (i = 1; i <= NF; i++) if ($i == "median") { print $(i + 1); exit } }' "$tmp/ctstat")
         full=$(awk '/^[0-9]+ entries,/ { s = 1 } s == 1 && $1 == "netlink" { for (i = 1; i <= NF; i++) if ($i == "median") { print $(i + 1); exit } }' "$tmp/ctstat")
-        if [ -n "$empty" ] && [ -n "$full" ] && [ "$empty" -gt 0 ]; then
-                echo "sample: ${empty} us empty, ${full} us full: $(ratio "$full" "$empty")x (target <= 1.1x)"
+        control=$(sed -n 's/^full\/empty medians: .*, proc \([0-9.]*\)x.*/\1/p' "$tmp/ctstat")
+        if [ -n "$empty" ] && [ -n "$full" ] && awk -v e="$empty" 'BEGIN { exit !(e > 0) }'; then
+                echo "sample: ${empty} us empty, ${full} us full: $(ratio "$full" "$empty")x" \
+                     "(target <= 1.1x; proc control ${control:-?}x)"
         fi
         "$CT_INSERT" --delete-all >/dev/null || exit 1
 else
@@ -94,10 +103,18 @@ if [ "$(cut -d' ' -f1 "$tmp/ours")" != "$(cut -d' ' -f1 "$tmp/theirs")" ] ||
         exit 1
 fi
 
-read -r top_w top_c top_m < <(measure top "'$CTGUARD' top -n 10 --by src")
-read -r all_w all_c all_m < <(measure top-all "'$CTGUARD' top -n 10")
-read -r pipe_w pipe_c _ < <(measure pipeline "$pipeline")
-read -r bare_w bare_c bare_m < <(measure bare "conntrack -L >/dev/null 2>&1")
+# The kernel's share: the dump received and thrown away (dump-floor). Without it, "true".
+floor_cmd=true
+[ -n "${DUMP_FLOOR:-}" ] && [ -x "$DUMP_FLOOR" ] && floor_cmd="'$DUMP_FLOOR' >/dev/null"
+measure "'$CTGUARD' top -n 10 --by src" "'$CTGUARD' top -n 10" "$pipeline" \
+        "conntrack -L >/dev/null 2>&1" "$floor_cmd" >"$tmp/times" || exit 1
+{
+        read -r top_w top_c top_m
+        read -r all_w all_c all_m
+        read -r pipe_w pipe_c _
+        read -r bare_w bare_c bare_m
+        read -r floor_w floor_c _
+} <"$tmp/times"
 
 printf '%-34s %8s %8s %10s\n' "" "wall s" "cpu s" "peak RSS"
 printf '%-34s %8s %8s %7s KiB\n' "ctguard top --by src" "$top_w" "$top_c" "$top_m"
@@ -106,6 +123,12 @@ printf '%-34s %8s %8s %10s\n' "conntrack -L | awk | sort | uniq" "$pipe_w" "$pip
 printf '%-34s %8s %8s %7s KiB\n' "conntrack -L > /dev/null" "$bare_w" "$bare_c" "$bare_m"
 echo "pipeline / top:  $(ratio "$pipe_w" "$top_w")x wall, $(ratio "$pipe_c" "$top_c")x cpu (target >= 5x)"
 echo "top / bare dump: $(ratio "$top_w" "$bare_w")x wall, $(ratio "$top_c" "$bare_c")x cpu (target <= 1.5x)"
+if [ "$floor_cmd" != true ]; then
+        # No program that reads the table over ctnetlink can beat the kernel's own share.
+        printf '%-34s %8s %8s %10s\n' "kernel's dump alone (dump-floor)" "$floor_w" "$floor_c" "-"
+        echo "top / kernel's dump: $(ratio "$top_w" "$floor_w")x wall"
+        echo "pipeline / kernel's dump: $(ratio "$pipe_w" "$floor_w")x wall (the most any dump reader can reach)"
+fi
 if [ -x /usr/bin/time ]; then
         /usr/bin/time -v "$CTGUARD" top -n 10 2>&1 >/dev/null | grep -E "Maximum resident|Elapsed"
 fi
