@@ -21,6 +21,7 @@
 
 #include "macro.h"
 #include "parse-util.h"
+#include "time-util.h"
 
 #define SPORT_FIRST 1024u
 #define SPORT_SPAN (65536u - SPORT_FIRST)
@@ -280,13 +281,6 @@ static int flush(Inserter *ins) {
         return 0;
 }
 
-static usec_t now_usec(void) {
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (usec_t) ts.tv_sec * USEC_PER_SEC + (usec_t) ts.tv_nsec / 1000;
-}
-
 static void sleep_until(usec_t t) {
         struct timespec ts = {
                 .tv_sec = (time_t) (t / USEC_PER_SEC),
@@ -300,7 +294,7 @@ static void sleep_until(usec_t t) {
 static int insert_all(Inserter *ins, const Group *groups, size_t n_groups, unsigned rate) {
         /* At a fixed rate, send about fifty buffers a second so the pace is smooth. */
         unsigned per_buf = rate > 0 ? MAX(1u, rate / 50) : UINT_MAX;
-        usec_t start = now_usec();
+        usec_t start = now_usec(CLOCK_MONOTONIC);
         uint64_t built = 0;
         int r;
 
@@ -565,9 +559,9 @@ int main(int argc, char *argv[]) {
                 }
         }
 
-        usec_t t0 = now_usec();
+        usec_t t0 = now_usec(CLOCK_MONOTONIC);
         r = insert_all(&ins, groups, n_groups, rate);
-        usec_t t1 = now_usec();
+        usec_t t1 = now_usec(CLOCK_MONOTONIC);
         if (r < 0) {
                 fprintf(stderr, "ct-insert: after %" PRIu64 " entries: %s\n", ins.sent,
                         strerror(-r));

@@ -11,17 +11,12 @@
 
 #include <check.h>
 #include <grp.h>
-#include <sched.h>
-#include <spawn.h>
-#include <stdarg.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
-#include <time.h>
 
 #include "ctstat.h"
 #include "macro.h"
 #include "netns-test.h"
 #include "parse-util.h"
+#include "time-util.h"
 
 static uint32_t sysctl_u32(const char *name) {
         _cleanup_free_ char *p = NULL;
@@ -35,21 +30,14 @@ static uint32_t sysctl_u32(const char *name) {
         return v;
 }
 
-static usec_t now_usec(void) {
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (usec_t) ts.tv_sec * USEC_PER_SEC + (usec_t) ts.tv_nsec / 1000;
-}
-
 /* Empties the table. Freed entries leave the count as soon as their last reference goes, which
  * may be just after the flush returns: poll for it against a deadline. */
 static void flush_table(void) {
-        usec_t deadline = now_usec() + 10 * USEC_PER_SEC;
+        usec_t deadline = now_usec(CLOCK_MONOTONIC) + 10 * USEC_PER_SEC;
 
         ck_assert_int_eq(run_ct_insert("--delete-all", NULL), 0);
         while (sysctl_u32("nf_conntrack_count") != 0) {
-                ck_assert_msg(now_usec() < deadline, "table still has %u entries after a flush",
+                ck_assert_msg(now_usec(CLOCK_MONOTONIC) < deadline, "table still has %u entries after a flush",
                               sysctl_u32("nf_conntrack_count"));
                 usleep(10000);
         }
