@@ -84,3 +84,9 @@ wait_until() {
         done
         ok "reached: $*"
 }
+
+# Predicates on kernel modules, for assert_ok and wait_until.
+# live NAME: the module is loaded and initialised.
+live() { [ "$(cat "/sys/module/$1/initstate" 2> /dev/null)" = live ]; }
+# gone NAME: nothing of the module is left (not loaded, not built in).
+gone() { [ ! -e "/sys/module/$1" ]; }

@@ -7,7 +7,6 @@ log=/tmp/ctguard.log
 conf=/tmp/ctguard.conf
 chain="nf_defrag_ipv4 nf_defrag_ipv6 nf_conntrack nf_nat"
 
-live() { [ "$(cat "/sys/module/$1/initstate" 2>/dev/null)" = live ]; }
 logged() { grep -qF -- "$1" "$log"; }
 count() { grep -cF -- "$1" "$log"; }
 

@@ -2,8 +2,6 @@
 # Under the shipped unit: "ctguard hold" stops the healing (an unloaded nf_nat and a drifted
 # sysctl stay as they are, reported), "ctguard release" heals both.
 
-live() { [ "$(cat "/sys/module/$1/initstate" 2> /dev/null)" = live ]; }
-gone() { [ ! -e "/sys/module/$1" ]; }
 # seen EVENT [FIELD=VALUE...]: ctguard.service logged EVENT with those fields.
 seen() {
         _ev=$1

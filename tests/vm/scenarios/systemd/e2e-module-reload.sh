@@ -2,8 +2,6 @@
 # Under the shipped unit: the whole conntrack chain is unloaded with modprobe -r; ctguard loads
 # it back and puts the guarded sysctls back on the new module instance.
 
-live() { [ "$(cat "/sys/module/$1/initstate" 2> /dev/null)" = live ]; }
-gone() { [ ! -e "/sys/module/$1" ]; }
 # count EVENT [FIELD=VALUE...]: how often ctguard.service logged EVENT with those fields.
 count() {
         _ev=$1

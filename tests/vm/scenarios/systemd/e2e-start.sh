@@ -33,7 +33,6 @@ assert_contains "$status" "enforce, " "StatusText"
 systemctl status --no-pager ctguard.service | head -n 12
 
 step "the daemon did its job at start"
-live() { [ "$(cat "/sys/module/$1/initstate" 2> /dev/null)" = live ]; }
 for m in nf_defrag_ipv4 nf_defrag_ipv6 nf_conntrack nf_nat; do
         wait_until 30 live "$m"
 done

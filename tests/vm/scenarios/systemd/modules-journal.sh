@@ -3,7 +3,6 @@
 # journal has the events with their fields; a hold survives a restart of the service; a failed
 # load carries its errno.
 
-live() { [ "$(cat "/sys/module/$1/initstate" 2>/dev/null)" = live ]; }
 # event_has EVENT FIELD=VALUE...: the journal has EVENT with those fields (this boot).
 event_has() {
         _ev=$1
