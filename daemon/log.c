@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 
 #include <stdbool.h>
+#include <sys/stat.h>
 #include <sys/uio.h>
+#include <time.h>
 /* We pass CODE_FILE= and friends ourselves; the header would otherwise add log.c's own. */
 #define SD_JOURNAL_SUPPRESS_LOCATION
 #include <systemd/sd-journal.h>
@@ -11,16 +13,30 @@
 
 static int max_level = LOG_INFO;
 static bool journal = false;
+static bool console_stamps = false;
 static LogEventHook event_hook = NULL;
 static void *event_hook_userdata = NULL;
+
+/* sd_journal_sendv() reports success when the socket is missing, so look before choosing it. */
+static bool journal_reachable(void) {
+        struct stat st;
+
+        return stat("/run/systemd/journal/socket", &st) >= 0 && S_ISSOCK(st.st_mode);
+}
 
 void log_setup(LogTarget t) {
         if (t == LOG_TARGET_AUTO)
                 /* Under a systemd service stdout/stderr are a journal stream: use the journal
-                 * directly, so events keep their fields. */
-                journal = getenv("JOURNAL_STREAM") || getenv("INVOCATION_ID");
+                 * directly, so events keep their fields. A container started with the
+                 * variables inherited but without journald gets stderr. */
+                journal = (getenv("JOURNAL_STREAM") || getenv("INVOCATION_ID")) &&
+                          journal_reachable();
         else
                 journal = t == LOG_TARGET_JOURNAL;
+}
+
+void log_set_console_stamps(bool b) {
+        console_stamps = b;
 }
 
 void log_set_max_level(int level) {
@@ -35,13 +51,49 @@ bool log_to_journal(void) {
         return journal;
 }
 
+static const char *level_name(int level) {
+        static const char * const names[] = {
+                [LOG_EMERG] = "emerg", [LOG_ALERT] = "alert", [LOG_CRIT] = "crit",
+                [LOG_ERR] = "err", [LOG_WARNING] = "warning", [LOG_NOTICE] = "notice",
+                [LOG_INFO] = "info", [LOG_DEBUG] = "debug",
+        };
+
+        return names[level & LOG_PRIMASK];
+}
+
+/* "2026-12-01T22:10:03.042+00:00": RFC 3339, local time with its offset. */
+static void format_stamp(char *buf, size_t size) {
+        struct timespec ts;
+        struct tm tm;
+        char zone[8];
+
+        clock_gettime(CLOCK_REALTIME, &ts);
+        localtime_r(&ts.tv_sec, &tm);
+        strftime(zone, sizeof(zone), "%z", &tm);
+        size_t n = strftime(buf, size, "%Y-%m-%dT%H:%M:%S", &tm);
+        snprintf(buf + n, size - n, ".%03ld%.3s:%.2s", ts.tv_nsec / 1000000, zone,
+                 strlen(zone) >= 5 ? zone + 3 : "00");
+}
+
+static void emit_console(int level, const char *event, const char *message) {
+        char stamp[64] = "";
+
+        /* The daemon's lines say when and how bad (a container's log has no journal to add
+         * it); the commands' lines stay short. */
+        if (console_stamps) {
+                format_stamp(stamp, sizeof(stamp));
+                fprintf(stderr, "%s %s ", stamp, level_name(level));
+        }
+        if (event)
+                fprintf(stderr, "ctguard: [%s] %s\n", event, message);
+        else
+                fprintf(stderr, "ctguard: %s\n", message);
+}
+
 static void emit(int level, const char *event, const char * const *fields, const char *file,
                  int line, const char *func, const char *message) {
         if (!journal) {
-                if (event)
-                        fprintf(stderr, "ctguard: [%s] %s\n", event, message);
-                else
-                        fprintf(stderr, "ctguard: %s\n", message);
+                emit_console(level, event, message);
                 return;
         }
 
@@ -77,7 +129,7 @@ static void emit(int level, const char *event, const char * const *fields, const
 #undef ADD
 
         if (sd_journal_sendv(iov, (int) n) < 0)
-                fprintf(stderr, "<%d>ctguard: %s\n", level & LOG_PRIMASK, message);
+                emit_console(level, event, message);
         for (size_t i = 0; i < ns; i++)
                 free(strs[i]);
 }

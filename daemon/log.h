@@ -19,6 +19,8 @@ void log_setup(LogTarget t);
 void log_set_max_level(int level);
 int log_get_max_level(void);
 bool log_to_journal(void);
+/* Console lines start with an RFC 3339 time and the level name (the daemon sets it). */
+void log_set_console_stamps(bool b);
 
 /* Logs and returns -abs(error), so that callers can "return log_error_errno(r, ...)". '%m' in
  * the format stands for strerror(error). */

@@ -19,6 +19,8 @@ int verb_run(int argc, char *argv[]) {
         if (r <= 0)
                 return r < 0 ? EX_USAGE : EXIT_SUCCESS;
 
+        log_set_console_stamps(true);
+
         r = verb_load_config(&c);
         if (r < 0)
                 return verb_config_exit_status(r);
