@@ -35,10 +35,14 @@ typedef enum ConfigKey {
         _CONFIG_KEY_INVALID = -EINVAL,
 } ConfigKey;
 
+/* The origin of a value recorded for display from the running kernel, for a key [Sysctl] does
+ * not assign and ctguard follows: shown commented out by config_dump(), never compared. */
+#define CONFIG_ORIGIN_FOLLOWED "followed"
+
 typedef struct SysctlSetting {
         char *path;     /* normalised, below /proc/sys: "net/netfilter/nf_conntrack_max" */
         char *value;
-        char *origin;   /* "FILE:LINE", or "snapshot" */
+        char *origin;   /* "FILE:LINE", or CONFIG_ORIGIN_FOLLOWED */
 } SysctlSetting;
 
 typedef struct Config {
@@ -51,7 +55,8 @@ typedef struct Config {
 
         SysctlSetting *sysctls;
         size_t n_sysctls;
-        bool sysctl_snapshot;           /* [Sysctl] assigned nothing: guard a snapshot */
+        bool sysctl_snapshot;           /* [Sysctl] assigned nothing: every followable key
+                                         * is followed (see OWNERSHIP in ctguard.conf(5)) */
 
         unsigned warn_percent;
         unsigned crit_percent;
