@@ -121,5 +121,5 @@ int config_set_sysctl(Config *c, const char *path, const char *value, const char
 int config_dump(const Config *c, FILE *f);
 
 /* True if a and b configure the same values, the [Sysctl] assignments in the same order. The
- * origins, the files read and the values recorded by a snapshot are not compared. */
+ * origins, the files read and the values recorded for followed keys are not compared. */
 bool config_equal(const Config *a, const Config *b);
