@@ -11,8 +11,8 @@
 #    on), and by polling alone (CTGUARD_SYSCTL_WATCH=0). Every four trials ctguard is reloaded,
 #    so that its fight detection (more than 5 restores of a key per minute) stays out of the way.
 # 2. Idle CPU: utime+stime (/proc/PID/stat) and time on CPU (/proc/PID/schedstat) of the daemon
-#    over CPU_SECONDS (default 60) with the default configuration (a snapshot of every conntrack
-#    timeout and limit), extrapolated to an hour.
+#    over CPU_SECONDS (default 60) with the default configuration (every conntrack timeout and
+#    limit followed), extrapolated to an hour.
 #
 # Prints "name: value" lines; the targets are a median restore <= 0.5 s and idle CPU <= 0.05 %
 # of a core.
@@ -139,7 +139,7 @@ cpu() {
         }'
 }
 
-# The default configuration: [Sysctl] assigns nothing, ctguard guards a snapshot.
+# The default configuration: [Sysctl] assigns nothing, ctguard follows the netfilter keys.
 : >"$CTG_ROOT/etc/ctguard/ctguard.conf"
 info "idle CPU over $CPU_SECONDS s, default configuration"
 start_ctguard
