@@ -192,10 +192,18 @@ static void report_decision(SysctlGuard *g, const SysctlEntry *e, SysctlAction a
 
         case SYSCTL_ACTION_REPORT_READONLY:
                 fields_add(&f, "CTGUARD_REASON=%s", strerror(error));
-                report(LOG_WARNING, "sysctl-readonly", e, old, error, &f,
-                       "%s is read-only here (%s); it stays %s instead of %s (%s). Not "
-                       "retrying until the configuration is reloaded.", e->key, strerror(error),
-                       strempty(old), e->desired, e->origin);
+                if (old && e->desired && sysctl_value_equal(old, e->desired))
+                        /* Found by the probe at start: right for now, but not for ctguard to
+                         * keep right. */
+                        report(LOG_WARNING, "sysctl-readonly", e, old, error, &f,
+                               "%s is read-only here (%s); it holds %s as configured (%s), "
+                               "but ctguard could not put it back if it changed.", e->key,
+                               strerror(error), e->desired, e->origin);
+                else
+                        report(LOG_WARNING, "sysctl-readonly", e, old, error, &f,
+                               "%s is read-only here (%s); it stays %s instead of %s (%s). Not "
+                               "retrying until the configuration is reloaded.", e->key,
+                               strerror(error), strempty(old), strempty(e->desired), e->origin);
                 break;
 
         case SYSCTL_ACTION_REPORT_FAILED:
