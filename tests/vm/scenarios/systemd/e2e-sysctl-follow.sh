@@ -21,6 +21,7 @@ key=net.netfilter.nf_conntrack_max
 chain="nf_defrag_ipv4 nf_defrag_ipv6 nf_conntrack nf_nat"
 
 step "the chain is loaded before ctguard starts"
+# shellcheck disable=SC2086 # a list of modules
 assert_ok modprobe -a $chain
 max=$(sysctl -n $key)
 assert_ok test "$max" -gt 1000
