@@ -18,6 +18,7 @@ static const CatalogId catalog_ids[] = {
         { "config-loaded",         "60aebe617cad4f409001d003b60f0e20" },
         { "config-rejected",       "6341089f88ea49c387030629f76542cb" },
         { "sysctl-restored",       "f1fe35af9ccb46d3a3aeb4ad45b23192" },
+        { "sysctl-adopted",        "8c98be08f9ab49c9a97c56b989a5c7cb" },
         { "sysctl-drift",          "cfe99bdbd0894b48be9b350a756a466e" },
         { "sysctl-unavailable",    "00c37af1ca754b10923144dad5048788" },
         { "sysctl-available",      "934d368fe53f4464b3d3b9d366ac06ce" },

@@ -5,7 +5,6 @@
 
 #include "log.h"
 #include "manager.h"
-#include "snapshot.h"
 #include "strv.h"
 
 static void log_config_errors(const ConfigErrors *e) {
@@ -106,7 +105,7 @@ static void log_config_loaded(const Config *c, const char *why) {
         log_event(LOG_INFO, "config-loaded", field ? fields : NULL,
                   "Configuration %s: mode %s, %zu sysctl(s) guarded%s, %zu file(s) read.", why,
                   guard_mode_to_string(c->mode), c->n_sysctls,
-                  c->sysctl_snapshot ? " (snapshot of the values at start)" : "",
+                  c->sysctl_snapshot ? " (none assigned: the netfilter sysctls are followed)" : "",
                   strv_length(c->files));
 }
 
@@ -117,12 +116,9 @@ int manager_reload(Manager *m) {
 
         (void) sd_notify(false, "RELOADING=1\nSTATUS=Reloading configuration...");
 
+        /* Nothing is carried over from the previous configuration: the sysctl guard keeps the
+         * values it follows itself, and an assignment removed turns into a followed key. */
         r = config_load(m->root, m->config_path, &c, &errors);
-        if (r == 0)
-                r = config_inherit_snapshot(c, m->config);
-        if (r == 0 && c->sysctl_snapshot && !m->config->sysctl_snapshot)
-                /* [Sysctl] used to assign keys and no longer does: record what is there now. */
-                r = config_take_snapshot(c, m->sysctl_root);
         if (r < 0) {
                 _cleanup_free_ char *count = NULL, *first = NULL;
 
@@ -247,13 +243,12 @@ int manager_new(const char *root, const char *config_path, Config *config, Manag
         if (r < 0)
                 return r;
 
-        r = config_take_snapshot(m->config, m->sysctl_root);
-        if (r < 0)
-                return r;
-
         r = sysctl_guard_new(m->sysctl_root, m->event, m->config, &m->sysctl_guard);
         if (r < 0)
                 return r;
+        /* Followed values survive a restart of the daemon, not a reboot: the values the
+         * previous run followed are to be read from its state file under /run/ctguard and
+         * handed to sysctl_guard_seed_followed() here, before the first tick. */
 
         /* After the sysctl guard: a heal hands over to it. */
         r = module_guard_new(m, &m->module_guard);

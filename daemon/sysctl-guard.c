@@ -10,6 +10,7 @@
 #include "sysctl-guard.h"
 #include "sysctl-key.h"
 #include "sysctl-policy.h"
+#include "strv.h"
 #include "sysctl.h"
 
 /* How often sysctl_guard_apply_all() looks for files that are not there yet. */
@@ -18,8 +19,9 @@
 typedef struct SysctlEntry {
         char *path;             /* normalised: "net/netfilter/nf_conntrack_max" */
         char *key;              /* as people write it: "net.netfilter.nf_conntrack_max" */
-        char *desired;
-        char *origin;
+        char *desired;          /* owned: the configured value; followed: the value kept, NULL
+                                 * until the key was seen */
+        char *origin;           /* owned: "FILE:LINE"; followed: "followed" */
         SysctlKeyState state;
         int wd;                 /* inotify watch, or -1 */
         bool dirty;             /* the watch fired */
@@ -42,16 +44,20 @@ struct SysctlGuard {
 
         int inotify_fd;
         sd_event_source *inotify_source;
+
+        void (*nap)(usec_t usec, void *userdata);
+        void *nap_userdata;
 };
+
+static void entry_done(SysctlEntry *e);
+static int followed_refresh(SysctlGuard *g);
+static bool followed_any(const SysctlGuard *g);
 
 static void entries_free(SysctlGuard *g, SysctlEntry *entries, size_t n) {
         for (size_t i = 0; i < n; i++) {
                 if (entries[i].wd >= 0 && g->inotify_fd >= 0)
                         (void) inotify_rm_watch(g->inotify_fd, entries[i].wd);
-                free(entries[i].path);
-                free(entries[i].key);
-                free(entries[i].desired);
-                free(entries[i].origin);
+                entry_done(&entries[i]);
         }
         free(entries);
 }
@@ -104,7 +110,7 @@ static _printf_(7, 8) void report(int level, const char *event, const SysctlEntr
         fields_add(f, "CTGUARD_KEY=%s", e->key);
         if (old)
                 fields_add(f, "CTGUARD_OLD=%s", old);
-        fields_add(f, "CTGUARD_NEW=%s", e->desired);
+        fields_add(f, "CTGUARD_NEW=%s", strempty(e->desired));
         if (error > 0)
                 fields_add(f, "CTGUARD_ERRNO=%d", error);
 
@@ -129,15 +135,37 @@ static void report_decision(SysctlGuard *g, const SysctlEntry *e, SysctlAction a
 
         switch (a) {
         case SYSCTL_ACTION_REPORT_RESTORED:
-                report(LOG_NOTICE, "sysctl-restored", e, old, 0, &f,
-                       "Restored %s: %s -> %s (%s).", e->key, old, e->desired, e->origin);
+                if (e->state.followed) {
+                        fields_add(&f, "CTGUARD_REASON=module-reload");
+                        report(LOG_NOTICE, "sysctl-restored", e, old, 0, &f,
+                               "Restored %s: %s -> %s (followed; its module was reloaded and "
+                               "reset it).", e->key, old, e->desired);
+                } else
+                        report(LOG_NOTICE, "sysctl-restored", e, old, 0, &f,
+                               "Restored %s: %s -> %s (%s).", e->key, old, e->desired,
+                               e->origin);
+                break;
+
+        case SYSCTL_ACTION_REPORT_ADOPTED:
+                /* old is the value kept before, e->desired already the one adopted. */
+                report(LOG_INFO, "sysctl-adopted", e, old, 0, &f,
+                       "%s was set to %s (was %s); not assigned in [Sysctl], so ctguard keeps "
+                       "the new value.", e->key, e->desired, strempty(old));
                 break;
 
         case SYSCTL_ACTION_REPORT_DRIFT:
-                report(LOG_WARNING, "sysctl-drift", e, old, 0, &f,
-                       "%s is %s, configured %s (%s); not restoring: %s.", e->key, old,
-                       e->desired, e->origin,
-                       g->mode == GUARD_MODE_MONITOR ? "Mode=monitor" : "held for maintenance");
+                if (e->state.followed)
+                        report(LOG_WARNING, "sysctl-drift", e, old, 0, &f,
+                               "%s is %s after its module was reloaded, followed %s; not "
+                               "restoring: %s.", e->key, old, e->desired,
+                               g->mode == GUARD_MODE_MONITOR ? "Mode=monitor" :
+                                                               "held for maintenance");
+                else
+                        report(LOG_WARNING, "sysctl-drift", e, old, 0, &f,
+                               "%s is %s, configured %s (%s); not restoring: %s.", e->key, old,
+                               e->desired, e->origin,
+                               g->mode == GUARD_MODE_MONITOR ? "Mode=monitor" :
+                                                               "held for maintenance");
                 break;
 
         case SYSCTL_ACTION_REPORT_UNAVAILABLE:
@@ -164,14 +192,29 @@ static void report_decision(SysctlGuard *g, const SysctlEntry *e, SysctlAction a
 
         case SYSCTL_ACTION_REPORT_READONLY:
                 fields_add(&f, "CTGUARD_REASON=%s", strerror(error));
-                report(LOG_WARNING, "sysctl-readonly", e, old, error, &f,
-                       "%s is read-only here (%s); it stays %s instead of %s (%s). Not "
-                       "retrying until the configuration is reloaded.", e->key, strerror(error),
-                       strempty(old), e->desired, e->origin);
+                if (old && e->desired && sysctl_value_equal(old, e->desired))
+                        /* Found by the probe at start: right for now, but not for ctguard to
+                         * keep right. */
+                        report(LOG_WARNING, "sysctl-readonly", e, old, error, &f,
+                               "%s is read-only here (%s); it holds %s as configured (%s), "
+                               "but ctguard could not put it back if it changed.", e->key,
+                               strerror(error), e->desired, e->origin);
+                else
+                        report(LOG_WARNING, "sysctl-readonly", e, old, error, &f,
+                               "%s is read-only here (%s); it stays %s instead of %s (%s). Not "
+                               "retrying until the configuration is reloaded.", e->key,
+                               strerror(error), strempty(old), strempty(e->desired), e->origin);
                 break;
 
         case SYSCTL_ACTION_REPORT_FAILED:
                 fields_add(&f, "CTGUARD_OP=write");
+                if (e->state.followed) {
+                        report(LOG_WARNING, "sysctl-failed", e, old, error, &f,
+                               "Failed to restore %s from %s to %s after its module was "
+                               "reloaded: %s; following the value it has now.", e->key,
+                               strempty(old), strempty(e->desired), strerror(error));
+                        break;
+                }
                 if (error == EBADMSG) {
                         fields_add(&f, "CTGUARD_READBACK=%s", strempty(readback));
                         report(LOG_WARNING, "sysctl-failed", e, old, error, &f,
@@ -223,14 +266,32 @@ static void watch_arm(SysctlGuard *g, SysctlEntry *e, int fd, bool rearm) {
 
 /* ---- one look at one key ---- */
 
+static int entry_set_desired(SysctlEntry *e, const char *value) {
+        char *v = NULL;
+
+        if (value) {
+                size_t n = strlen(value);
+
+                /* Kept as the kernel prints it, without the trailing newline. */
+                while (n > 0 && (value[n - 1] == '\n' || value[n - 1] == ' '))
+                        n--;
+                v = strndup(value, n);
+                if (!v)
+                        return -ENOMEM;
+        }
+        free(e->desired);
+        e->desired = v;
+        return 0;
+}
+
 static void entry_check(SysctlGuard *g, SysctlEntry *e, usec_t now, bool rearm) {
-        _cleanup_free_ char *value = NULL, *readback = NULL;
+        _cleanup_free_ char *value = NULL, *readback = NULL, *previous = NULL;
         _cleanup_close_ int fd = -EBADF;
         SysctlPolicyInput in = { .mode = g->mode, .held = g->held };
         SysctlKeyStatus before = e->state.status;
         SysctlDecision d;
         SysctlAction a;
-        int r;
+        int r, probe = 0;
 
         if (g->root_fd < 0)
                 g->root_fd = sysctl_root_open(g->sysctl_root);
@@ -239,10 +300,28 @@ static void entry_check(SysctlGuard *g, SysctlEntry *e, usec_t now, bool rearm) 
                 fd = r;
                 watch_arm(g, e, fd, rearm);
                 r = sysctl_read_fd(fd, &value);
-        } else if (r == -ENOENT || r == -ENOTDIR)
+        } else if (r == -ENOENT || r == -ENOTDIR) {
                 watch_drop(g, e);
+                /* A key that comes back is a new one: probe it again. */
+                if (e->state.followed)
+                        e->probed = false;
+        }
 
-        d = sysctl_policy_observe(&in, &e->state, r, value, e->desired, now);
+        if (e->state.followed) {
+                if (r >= 0 && !e->probed) {
+                        /* Opening for writing writes nothing but fails as a write would: a
+                         * key nobody can write here is not followed. */
+                        int w = sysctl_open_at(g->root_fd, e->path, O_WRONLY);
+
+                        e->probed = true;
+                        if (w >= 0)
+                                safe_close(w);
+                        else
+                                probe = w;
+                }
+                d = sysctl_policy_follow(&in, &e->state, r, value, e->desired, probe, now);
+        } else
+                d = sysctl_policy_observe(&in, &e->state, r, value, e->desired, now);
         if (d.appeared) {
                 _cleanup_(fields_done) Fields f = {};
 
@@ -252,7 +331,22 @@ static void entry_check(SysctlGuard *g, SysctlEntry *e, usec_t now, bool rearm) 
                 log_info("The fight window for %s has passed; guarding it again.", e->key);
 
         a = d.action;
-        if (a == SYSCTL_ACTION_NONE && r >= 0 && !e->probed && g->mode == GUARD_MODE_ENFORCE) {
+        if (a == SYSCTL_ACTION_FOLLOW || a == SYSCTL_ACTION_REPORT_ADOPTED) {
+                previous = TAKE_PTR(e->desired);
+                if (entry_set_desired(e, value) < 0) {
+                        /* Keep the old value: the next look tries again. */
+                        e->desired = TAKE_PTR(previous);
+                        log_oom();
+                        return;
+                }
+                if (a == SYSCTL_ACTION_FOLLOW) {
+                        log_debug("Following %s, now %s.", e->key, e->desired);
+                        a = SYSCTL_ACTION_NONE;
+                        g->changed = true;
+                }
+        }
+        if (a == SYSCTL_ACTION_NONE && r >= 0 && !e->probed && !e->state.followed &&
+            g->mode == GUARD_MODE_ENFORCE) {
                 /* Opening for writing writes nothing, but fails as a write would: a sandbox
                  * that mounts the key read-only (ReadWritePaths= missing it) or a namespace's
                  * read-only nf_conntrack_max is reported now, not when it drifts one day. */
@@ -268,9 +362,19 @@ static void entry_check(SysctlGuard *g, SysctlEntry *e, usec_t now, bool rearm) 
                 r = sysctl_write_verified_at(g->root_fd, e->path, e->desired, &readback);
                 a = sysctl_policy_written(&e->state, r, now);
         }
-        if (a != SYSCTL_ACTION_NONE) {
+        if (a == SYSCTL_ACTION_REPORT_ADOPTED)
+                report_decision(g, e, a, previous, NULL);
+        else if (a != SYSCTL_ACTION_NONE)
                 report_decision(g, e, a, value, readback);
+        if (a != SYSCTL_ACTION_NONE)
                 g->changed = true;
+        /* A followed key whose restore failed, or that turned out read-only, keeps nothing:
+         * the next look follows what is there. */
+        if (e->state.followed && (e->state.status == SYSCTL_KEY_UNKNOWN ||
+                                  e->state.status == SYSCTL_KEY_READONLY))
+        {
+                free(e->desired);
+                e->desired = NULL;
         }
         if (e->state.status != before)
                 g->changed = true;
@@ -281,6 +385,10 @@ int sysctl_guard_tick(SysctlGuard *g, usec_t now) {
 
         if (!g)
                 return 0;
+
+        /* The conntrack sysctls come with the module: until one is seen, look for them. */
+        if (!followed_any(g))
+                (void) followed_refresh(g);
 
         for (size_t i = 0; i < g->n_entries; i++)
                 entry_check(g, &g->entries[i], now, false);
@@ -348,6 +456,85 @@ static int on_inotify(sd_event_source *s, int fd, uint32_t revents, void *userda
 
 /* ---- configuration ---- */
 
+static void entry_done(SysctlEntry *e) {
+        free(e->path);
+        free(e->key);
+        free(e->desired);
+        free(e->origin);
+}
+
+static SysctlEntry *entry_find(SysctlEntry *entries, size_t n, const char *path) {
+        for (size_t i = 0; i < n; i++)
+                if (entries[i].path && streq(entries[i].path, path))
+                        return &entries[i];
+        return NULL;
+}
+
+/* Fills e for path; value and origin are copied, value may be NULL (followed, not seen). */
+static int entry_init(SysctlEntry *e, const char *path, const char *value, const char *origin,
+                      bool followed) {
+        *e = (SysctlEntry) {
+                .path = strdup(path),
+                .key = sysctl_path_to_key(path),
+                .desired = value ? strdup(value) : NULL,
+                .origin = strdup(strempty(origin)),
+                .wd = -1,
+        };
+        if (followed)
+                sysctl_key_state_init_followed(&e->state);
+        else
+                sysctl_key_state_init(&e->state);
+        if (!e->path || !e->key || (value && !e->desired) || !e->origin) {
+                entry_done(e);
+                return -ENOMEM;
+        }
+        return 0;
+}
+
+static int entries_append(SysctlGuard *g, const char *path, const char *value) {
+        SysctlEntry *n;
+        int r;
+
+        n = reallocarray(g->entries, g->n_entries + 1, sizeof(SysctlEntry));
+        if (!n)
+                return -ENOMEM;
+        g->entries = n;
+        r = entry_init(&g->entries[g->n_entries], path, value, "followed", true);
+        if (r < 0)
+                return r;
+        g->n_entries++;
+        g->changed = true;
+        return 0;
+}
+
+/* Adds a followed entry for every followable key that exists now and is not guarded yet. Keys
+ * come with their module: called at start, after a reload, after the module guard loaded
+ * modules, and at each tick while no followed key is known. Entries stay when their key goes:
+ * it is what comes back after a module reload. */
+static int followed_refresh(SysctlGuard *g) {
+        _cleanup_strv_free_ char **paths = NULL;
+        int r;
+
+        r = sysctl_followed_paths(g->sysctl_root, &paths);
+        if (r < 0)
+                return r;
+        STRV_FOREACH(p, paths) {
+                if (entry_find(g->entries, g->n_entries, *p))
+                        continue;
+                r = entries_append(g, *p, NULL);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+static bool followed_any(const SysctlGuard *g) {
+        for (size_t i = 0; i < g->n_entries; i++)
+                if (g->entries[i].state.followed)
+                        return true;
+        return false;
+}
+
 static int entries_build(const Config *c, SysctlEntry **ret, size_t *ret_n) {
         SysctlEntry *entries;
         size_t n = 0;
@@ -359,8 +546,10 @@ static int entries_build(const Config *c, SysctlEntry **ret, size_t *ret_n) {
 
         for (size_t i = 0; i < c->n_sysctls; i++) {
                 const SysctlSetting *s = &c->sysctls[i];
-                SysctlEntry *e = &entries[n];
 
+                /* Values a caller recorded for display are not assignments. */
+                if (s->origin && streq(s->origin, CONFIG_ORIGIN_FOLLOWED))
+                        continue;
                 /* The configuration checked this already; the guard does not rely on it. */
                 r = sysctl_path_check(s->path);
                 if (r < 0) {
@@ -369,25 +558,14 @@ static int entries_build(const Config *c, SysctlEntry **ret, size_t *ret_n) {
                         continue;
                 }
 
-                *e = (SysctlEntry) {
-                        .path = strdup(s->path),
-                        .key = sysctl_path_to_key(s->path),
-                        .desired = strdup(s->value),
-                        .origin = strdup(strempty(s->origin)),
-                        .wd = -1,
-                };
-                sysctl_key_state_init(&e->state);
-                n++;
-                if (!e->path || !e->key || !e->desired || !e->origin) {
-                        for (size_t j = 0; j < n; j++) {
-                                free(entries[j].path);
-                                free(entries[j].key);
-                                free(entries[j].desired);
-                                free(entries[j].origin);
-                        }
+                r = entry_init(&entries[n], s->path, s->value, s->origin, false);
+                if (r < 0) {
+                        for (size_t j = 0; j < n; j++)
+                                entry_done(&entries[j]);
                         free(entries);
-                        return -ENOMEM;
+                        return r;
                 }
+                n++;
         }
 
         *ret = entries;
@@ -396,23 +574,51 @@ static int entries_build(const Config *c, SysctlEntry **ret, size_t *ret_n) {
 }
 
 int sysctl_guard_set_config(SysctlGuard *g, const Config *c) {
-        SysctlEntry *entries;
-        size_t n;
+        SysctlEntry *entries, *all;
+        size_t n, n_all;
         int r;
 
         r = entries_build(c, &entries, &n);
         if (r < 0)
                 return r;
 
+        /* Followed keys that stay unassigned keep what they follow (a reload in the middle of
+         * a module reload must not forget the value to put back) and their state. */
+        n_all = n;
+        for (size_t j = 0; j < g->n_entries; j++)
+                if (g->entries[j].state.followed && !entry_find(entries, n, g->entries[j].path))
+                        n_all++;
+        all = reallocarray(entries, MAX(n_all, 1u), sizeof(SysctlEntry));
+        if (!all) {
+                for (size_t i = 0; i < n; i++)
+                        entry_done(&entries[i]);
+                free(entries);
+                return -ENOMEM;
+        }
+        entries = all;
+        for (size_t j = 0; j < g->n_entries; j++) {
+                SysctlEntry *o = &g->entries[j];
+
+                if (!o->state.followed || entry_find(entries, n, o->path))
+                        continue;
+                entries[n++] = *o;
+                /* Moved: the old slot no longer owns its strings or its watch. */
+                *o = (SysctlEntry) { .wd = -1 };
+        }
+
         /* A key guarded before and after keeps its watch: without it, a change right after a
          * reload would wait for the next tick. */
-        for (size_t i = 0; i < n; i++)
-                for (size_t j = 0; j < g->n_entries; j++)
-                        if (g->entries[j].wd >= 0 && streq(entries[i].path, g->entries[j].path)) {
-                                entries[i].wd = g->entries[j].wd;
-                                g->entries[j].wd = -1;
-                                break;
-                        }
+        for (size_t i = 0; i < n; i++) {
+                SysctlEntry *o;
+
+                if (entries[i].wd >= 0)
+                        continue;
+                o = entry_find(g->entries, g->n_entries, entries[i].path);
+                if (o && o->wd >= 0) {
+                        entries[i].wd = o->wd;
+                        o->wd = -1;
+                }
+        }
 
         for (size_t j = 0; j < g->n_entries; j++) {
                 g->restores_retired += g->entries[j].state.restores_total;
@@ -423,6 +629,12 @@ int sysctl_guard_set_config(SysctlGuard *g, const Config *c) {
         g->n_entries = n;
         g->mode = c->mode;
         g->changed = true;
+
+        /* Keys that were assigned and no longer are, and keys that exist now: followed from
+         * what they hold. */
+        r = followed_refresh(g);
+        if (r < 0)
+                log_debug_errno(r, "Failed to list the followed sysctls, trying again later: %m");
         return 0;
 }
 
@@ -467,6 +679,57 @@ int sysctl_guard_new(const char *sysctl_root, sd_event *event, const Config *c,
         return 0;
 }
 
+int sysctl_guard_seed_followed(SysctlGuard *g, const char *path, const char *value) {
+        SysctlEntry *e;
+        int r;
+
+        if (!sysctl_path_followable(path))
+                return -EPERM;
+        if (!value || *value == '\0' || strlen(value) > SYSCTL_VALUE_MAX)
+                return -EINVAL;
+        for (const char *p = value; *p; p++)
+                if ((unsigned char) *p < ' ' && *p != '\t')
+                        return -EINVAL;
+
+        e = entry_find(g->entries, g->n_entries, path);
+        if (e && !e->state.followed)
+                return 0;       /* assigned now: the configuration wins */
+        if (!e) {
+                r = entries_append(g, path, NULL);
+                if (r < 0)
+                        return r;
+                e = &g->entries[g->n_entries - 1];
+        }
+        return entry_set_desired(e, value);
+}
+
+void sysctl_guard_foreach(const SysctlGuard *g, void (*cb)(const SysctlGuardView *v, void *userdata),
+                          void *userdata) {
+        for (size_t i = 0; i < g->n_entries; i++) {
+                const SysctlEntry *e = &g->entries[i];
+                SysctlGuardView v = {
+                        .path = e->path,
+                        .key = e->key,
+                        .value = e->desired,
+                        .origin = e->origin,
+                        .owned = !e->state.followed,
+                        .status = e->state.status,
+                };
+
+                /* Followed keys that hold nothing yet, or cannot be written here, are not
+                 * followed. */
+                if (e->state.followed && (!e->desired || e->state.status == SYSCTL_KEY_READONLY))
+                        continue;
+                cb(&v, userdata);
+        }
+}
+
+void sysctl_guard_set_nap(SysctlGuard *g, void (*nap)(usec_t usec, void *userdata),
+                          void *userdata) {
+        g->nap = nap;
+        g->nap_userdata = userdata;
+}
+
 void sysctl_guard_set_held(SysctlGuard *g, bool held) {
         g->held = held;
 }
@@ -474,9 +737,13 @@ void sysctl_guard_set_held(SysctlGuard *g, bool held) {
 int sysctl_guard_apply_all(SysctlGuard *g, usec_t deadline) {
         size_t waiting, missed = 0;
 
+        /* A module just loaded may bring keys never seen before. */
+        (void) followed_refresh(g);
         for (size_t i = 0; i < g->n_entries; i++) {
                 sysctl_key_state_module_reloaded(&g->entries[i].state);
                 g->entries[i].pending = true;
+                if (g->entries[i].state.followed)
+                        g->entries[i].probed = false;
         }
 
         for (;;) {
@@ -515,7 +782,9 @@ int sysctl_guard_apply_all(SysctlGuard *g, usec_t deadline) {
 
                 /* procfs offers nothing to wait on for a file to appear: look again shortly. */
                 usec_t t = now_usec(CLOCK_MONOTONIC);
-                if (t < deadline) {
+                if (t < deadline && g->nap)
+                        g->nap(MIN(deadline - t, APPLY_CHECK_INTERVAL), g->nap_userdata);
+                else if (t < deadline) {
                         usec_t nap = MIN(deadline - t, APPLY_CHECK_INTERVAL);
                         struct timespec ts = {
                                 .tv_sec = (time_t) (nap / USEC_PER_SEC),
@@ -527,21 +796,34 @@ int sysctl_guard_apply_all(SysctlGuard *g, usec_t deadline) {
 }
 
 int sysctl_guard_desired_hashsize(const SysctlGuard *g, unsigned *ret) {
-        for (size_t i = 0; i < g->n_entries; i++)
-                if (streq(g->entries[i].path, "net/netfilter/nf_conntrack_buckets"))
-                        return sysctl_policy_parse_hashsize(g->entries[i].desired, ret);
-        return -ENOENT;
+        const SysctlEntry *e;
+
+        /* Assigned, or followed: a module loaded again starts with the size it had. */
+        e = entry_find(g->entries, g->n_entries, "net/netfilter/nf_conntrack_buckets");
+        if (!e || !e->desired || e->state.status == SYSCTL_KEY_READONLY)
+                return -ENOENT;
+        return sysctl_policy_parse_hashsize(e->desired, ret);
 }
 
 void sysctl_guard_counts(const SysctlGuard *g, SysctlGuardCounts *ret) {
         SysctlGuardCounts c = {
-                .guarded = g->n_entries,
                 .restores = g->restores_retired,
                 .fights = g->fights_retired,
         };
 
         for (size_t i = 0; i < g->n_entries; i++) {
                 const SysctlKeyState *s = &g->entries[i].state;
+
+                c.restores += s->restores_total;
+                c.fights += s->fights_total;
+                if (s->followed) {
+                        /* Only what is followed counts: not what is missing or read-only. */
+                        if (!g->entries[i].desired || s->status == SYSCTL_KEY_READONLY ||
+                            s->status == SYSCTL_KEY_UNAVAILABLE)
+                                continue;
+                        c.followed++;
+                }
+                c.guarded++;
 
                 switch (s->status) {
                 case SYSCTL_KEY_OK:
@@ -566,8 +848,6 @@ void sysctl_guard_counts(const SysctlGuard *g, SysctlGuardCounts *ret) {
                 default:
                         break;
                 }
-                c.restores += s->restores_total;
-                c.fights += s->fights_total;
         }
         *ret = c;
 }

@@ -7,12 +7,16 @@
 
 #include "config.h"
 #include "parse-util.h"
+#include "sysctl-policy.h"
 
-/* The sysctl guard: keeps every configured (or snapshotted) sysctl at its desired value. It
- * runs lib/sysctl-policy.c against the files below the sysctl root and writes the journal
- * events: sysctl-restored, sysctl-drift, sysctl-unavailable, sysctl-available, sysctl-readonly,
- * sysctl-failed and sysctl-fight, each with CTGUARD_KEY=, CTGUARD_OLD= (the value found),
- * CTGUARD_NEW= (the desired value) and, for failures, CTGUARD_ERRNO=.
+/* The sysctl guard: keeps every sysctl [Sysctl] assigns (owned) at its configured value, and
+ * follows the netfilter keys it does not assign (sysctl_followed_paths()): their value is
+ * whatever was last written to them, put back only after a module reload reset it (see
+ * OWNERSHIP in ctguard.conf(5)). It runs lib/sysctl-policy.c against the files below the
+ * sysctl root and writes the journal events: sysctl-restored, sysctl-adopted, sysctl-drift,
+ * sysctl-unavailable, sysctl-available, sysctl-readonly, sysctl-failed and sysctl-fight, each
+ * with CTGUARD_KEY=, CTGUARD_OLD= (the value found, or for sysctl-adopted the value followed
+ * before), CTGUARD_NEW= (the value configured or followed) and, for failures, CTGUARD_ERRNO=.
  *
  * Changes are noticed two ways. Every poll tick reads each key (sysctl_guard_tick()). In
  * addition, when given an event loop, the guard puts an inotify watch on each key's file:
@@ -25,7 +29,8 @@
 typedef struct SysctlGuard SysctlGuard;
 
 typedef struct SysctlGuardCounts {
-        size_t guarded;
+        size_t guarded;         /* owned, and followed ones that hold a value */
+        size_t followed;        /* of those, followed */
         size_t ok;
         size_t drifted;         /* differ, not written: monitor mode or held */
         size_t unavailable;
@@ -70,9 +75,37 @@ int sysctl_guard_tick(SysctlGuard *g, usec_t now);
  * in time. */
 int sysctl_guard_apply_all(SysctlGuard *g, usec_t deadline);
 
+/* For tests: called instead of sleeping each time sysctl_guard_apply_all() waits, with the time
+ * it would sleep; NULL restores nanosleep(). Lets a test make a file appear exactly while the
+ * guard waits for it, instead of guessing when that is. */
+void sysctl_guard_set_nap(SysctlGuard *g, void (*nap)(usec_t usec, void *userdata), void *userdata);
+
 /* The "hashsize" module parameter matching the guarded nf_conntrack_buckets, for the module
  * loader: 0 and the size, -ENOENT if that key is not guarded, -EINVAL if its value is not a
  * positive number. */
 int sysctl_guard_desired_hashsize(const SysctlGuard *g, unsigned *ret);
 
 void sysctl_guard_counts(const SysctlGuard *g, SysctlGuardCounts *ret);
+
+/* One guarded or followed key, for whoever publishes them. value is the configured value
+ * (owned) or the value followed; origin "FILE:LINE" for owned keys, "followed" for the others.
+ * Followed keys that hold no value yet (never seen) or cannot be written here (not followed)
+ * are not listed. */
+typedef struct SysctlGuardView {
+        const char *path, *key, *value;
+        const char *origin;
+        bool owned;
+        SysctlKeyStatus status;
+} SysctlGuardView;
+
+void sysctl_guard_foreach(const SysctlGuard *g, void (*cb)(const SysctlGuardView *v, void *userdata),
+                          void *userdata);
+
+/* Tells the guard what a followed key held before this daemon started (from the state file a
+ * previous run left under /run/ctguard). Call it before the first tick. The value is what the
+ * key is put back to if its module turns out to have been reloaded (the key is missing at
+ * first, and comes back different), and what counts as already known: finding it is no
+ * sysctl-adopted event. A key found holding something else at the first look is adopted, as
+ * any change ctguard did not see happen. -EPERM for a key that is never followed, -EINVAL for
+ * an impossible value; a key [Sysctl] assigns is left as configured (0). */
+int sysctl_guard_seed_followed(SysctlGuard *g, const char *path, const char *value);

@@ -736,6 +736,10 @@ static int dump_value(FILE *f, const char *prefix, const char *name, const char 
         return 0;
 }
 
+static bool sysctl_followed(const SysctlSetting *s) {
+        return s->origin && streq(s->origin, CONFIG_ORIGIN_FOLLOWED);
+}
+
 int config_dump(const Config *c, FILE *f) {
         char buf[FORMAT_TIMESPAN_MAX], num[32];
         const char *section = NULL;
@@ -761,19 +765,17 @@ int config_dump(const Config *c, FILE *f) {
                         /* [Sysctl] sits between [Modules] and [Conntrack], as in the shipped file. */
                         if (streq(section, "Conntrack")) {
                                 fputs("\n[Sysctl]\n", f);
-                                if (c->n_sysctls == 0)
-                                        fputs(c->sysctl_snapshot ?
-                                              "# nothing assigned: the values found at start are guarded\n" :
-                                              "# nothing assigned\n", f);
-                                /* Values recorded from a snapshot are shown as comments: read
-                                 * back, the output must still mean "guard a snapshot". */
+                                if (c->sysctl_snapshot)
+                                        fputs("# nothing assigned: the netfilter sysctls are followed\n", f);
+                                /* Followed values are shown as comments: read back, the
+                                 * output must not assign them. */
                                 for (size_t i = 0; i < c->n_sysctls; i++) {
                                         _cleanup_free_ char *key = sysctl_path_to_key(c->sysctls[i].path);
 
                                         if (!key)
                                                 return -ENOMEM;
-                                        r = dump_value(f, c->sysctl_snapshot ? "#" : "", key,
-                                                       c->sysctls[i].value, c->sysctls[i].origin);
+                                        r = dump_value(f, sysctl_followed(&c->sysctls[i]) ? "#" : "",
+                                                       key, c->sysctls[i].value, c->sysctls[i].origin);
                                         if (r < 0)
                                                 return r;
                                 }
@@ -850,14 +852,16 @@ bool config_equal(const Config *a, const Config *b) {
             a->top_talkers != b->top_talkers)
                 return false;
 
-        /* What a snapshot recorded is state of the running system, not configuration. */
-        if (a->sysctl_snapshot)
-                return true;
-        if (a->n_sysctls != b->n_sysctls)
-                return false;
-        for (size_t i = 0; i < a->n_sysctls; i++)
-                if (!streq(a->sysctls[i].path, b->sysctls[i].path) ||
-                    !streq(a->sysctls[i].value, b->sysctls[i].value))
+        /* Followed values are state of the running system, not configuration. */
+        for (size_t i = 0, j = 0;; i++, j++) {
+                while (i < a->n_sysctls && sysctl_followed(&a->sysctls[i]))
+                        i++;
+                while (j < b->n_sysctls && sysctl_followed(&b->sysctls[j]))
+                        j++;
+                if (i >= a->n_sysctls || j >= b->n_sysctls)
+                        return i >= a->n_sysctls && j >= b->n_sysctls;
+                if (!streq(a->sysctls[i].path, b->sysctls[j].path) ||
+                    !streq(a->sysctls[i].value, b->sysctls[j].value))
                         return false;
-        return true;
+        }
 }

@@ -35,10 +35,14 @@ typedef enum ConfigKey {
         _CONFIG_KEY_INVALID = -EINVAL,
 } ConfigKey;
 
+/* The origin of a value recorded for display from the running kernel, for a key [Sysctl] does
+ * not assign and ctguard follows: shown commented out by config_dump(), never compared. */
+#define CONFIG_ORIGIN_FOLLOWED "followed"
+
 typedef struct SysctlSetting {
         char *path;     /* normalised, below /proc/sys: "net/netfilter/nf_conntrack_max" */
         char *value;
-        char *origin;   /* "FILE:LINE", or "snapshot" */
+        char *origin;   /* "FILE:LINE", or CONFIG_ORIGIN_FOLLOWED */
 } SysctlSetting;
 
 typedef struct Config {
@@ -51,7 +55,8 @@ typedef struct Config {
 
         SysctlSetting *sysctls;
         size_t n_sysctls;
-        bool sysctl_snapshot;           /* [Sysctl] assigned nothing: guard a snapshot */
+        bool sysctl_snapshot;           /* [Sysctl] assigned nothing: every followable key
+                                         * is followed (see OWNERSHIP in ctguard.conf(5)) */
 
         unsigned warn_percent;
         unsigned crit_percent;
@@ -116,5 +121,5 @@ int config_set_sysctl(Config *c, const char *path, const char *value, const char
 int config_dump(const Config *c, FILE *f);
 
 /* True if a and b configure the same values, the [Sysctl] assignments in the same order. The
- * origins, the files read and the values recorded by a snapshot are not compared. */
+ * origins, the files read and the values recorded for followed keys are not compared. */
 bool config_equal(const Config *a, const Config *b);

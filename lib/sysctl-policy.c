@@ -31,6 +31,8 @@ static const char * const action_names[_SYSCTL_ACTION_MAX] = {
         [SYSCTL_ACTION_REPORT_RESTORED] = "sysctl-restored",
         [SYSCTL_ACTION_REPORT_READONLY] = "sysctl-readonly",
         [SYSCTL_ACTION_REPORT_FAILED] = "sysctl-failed",
+        [SYSCTL_ACTION_FOLLOW] = "follow",
+        [SYSCTL_ACTION_REPORT_ADOPTED] = "sysctl-adopted",
 };
 
 const char *sysctl_action_to_string(SysctlAction a) {
@@ -43,6 +45,11 @@ void sysctl_key_state_init(SysctlKeyState *s) {
         *s = (SysctlKeyState) {
                 .status = SYSCTL_KEY_UNKNOWN,
         };
+}
+
+void sysctl_key_state_init_followed(SysctlKeyState *s) {
+        sysctl_key_state_init(s);
+        s->followed = true;
 }
 
 static void reported_clear(SysctlKeyState *s) {
@@ -67,6 +74,8 @@ static bool reported_add(SysctlKeyState *s, int code) {
 }
 
 void sysctl_key_state_module_reloaded(SysctlKeyState *s) {
+        if (s->followed && s->status != SYSCTL_KEY_READONLY)
+                s->lost = true;
         if (s->status != SYSCTL_KEY_READONLY && s->status != SYSCTL_KEY_FAILED)
                 return;
         /* What was reported stays reported: the same answer from the new module is no news. */
@@ -203,7 +212,105 @@ SysctlDecision sysctl_policy_observe(const SysctlPolicyInput *in, SysctlKeyState
         return d;
 }
 
+SysctlDecision sysctl_policy_follow(const SysctlPolicyInput *in, SysctlKeyState *s,
+                                    int read_result, const char *observed, const char *kept,
+                                    int probe, usec_t now) {
+        SysctlDecision d = { .action = SYSCTL_ACTION_NONE };
+
+        if (read_result == -ENOENT || read_result == -ENOTDIR) {
+                /* The module went (or never came). Nothing to say: the key is nobody's
+                 * setting. What was kept is what comes back if its module returns. */
+                if (kept && s->status != SYSCTL_KEY_READONLY)
+                        s->lost = true;
+                s->status = SYSCTL_KEY_UNAVAILABLE;
+                s->drift_hash = 0;
+                return d;
+        }
+
+        if (read_result < 0) {
+                s->status = SYSCTL_KEY_READ_FAILED;
+                s->error = -read_result;
+                if (reported_add(s, read_result))
+                        d.action = SYSCTL_ACTION_REPORT_READ_FAILED;
+                return d;
+        }
+
+        s->seen = true;
+        if (s->status == SYSCTL_KEY_UNAVAILABLE || s->status == SYSCTL_KEY_READ_FAILED) {
+                s->status = SYSCTL_KEY_UNKNOWN;
+                s->error = 0;
+        }
+
+        /* Read-only where ctguard runs (nf_conntrack_max inside a network namespace): nobody
+         * can change it here, there is nothing to follow, and nothing to warn about. */
+        if (probe < 0 && sysctl_error_is_readonly(probe)) {
+                s->status = SYSCTL_KEY_READONLY;
+                s->error = -probe;
+                s->lost = false;
+                return d;
+        }
+        if (s->status == SYSCTL_KEY_READONLY)
+                return d;
+
+        if (!kept) {
+                s->status = SYSCTL_KEY_OK;
+                s->lost = false;
+                d.action = SYSCTL_ACTION_FOLLOW;
+                return d;
+        }
+
+        if (sysctl_value_equal(observed, kept)) {
+                s->status = SYSCTL_KEY_OK;
+                s->lost = false;
+                s->drift_hash = 0;
+                reported_clear(s);
+                return d;
+        }
+
+        if (!s->lost) {
+                /* Someone set it: theirs is the value from now on. */
+                s->status = SYSCTL_KEY_OK;
+                s->drift_hash = 0;
+                d.action = SYSCTL_ACTION_REPORT_ADOPTED;
+                return d;
+        }
+
+        /* Back after a module reload with the kernel's default: the value seen before the loss
+         * returns, unless ctguard may not write. */
+        if (in->mode == GUARD_MODE_MONITOR || in->held) {
+                uint64_t h = value_hash(observed);
+
+                if (s->status == SYSCTL_KEY_DRIFTED && s->drift_hash == h)
+                        return d;
+                s->status = SYSCTL_KEY_DRIFTED;
+                s->drift_hash = h;
+                d.action = SYSCTL_ACTION_REPORT_DRIFT;
+                return d;
+        }
+
+        /* Putting a reset back is not undoing anyone's change: it does not count as a fight. */
+        s->counting = false;
+        d.action = SYSCTL_ACTION_RESTORE;
+        (void) now;
+        return d;
+}
+
 SysctlAction sysctl_policy_written(SysctlKeyState *s, int write_result, usec_t now) {
+        if (write_result >= 0)
+                s->lost = false;
+        if (write_result < 0 && s->followed && write_result != -ENOENT && write_result != -ENOTDIR) {
+                /* A followed key is written once, to undo a reset. If that fails, what is
+                 * there is followed from now on; a read-only key is not followed at all. */
+                s->lost = false;
+                s->error = -write_result;
+                if (sysctl_error_is_readonly(write_result)) {
+                        s->status = SYSCTL_KEY_READONLY;
+                        return SYSCTL_ACTION_NONE;
+                }
+                s->status = SYSCTL_KEY_UNKNOWN;
+                return reported_add(s, -write_result) ? SYSCTL_ACTION_REPORT_FAILED :
+                                                        SYSCTL_ACTION_NONE;
+        }
         if (write_result >= 0) {
                 if (s->counting)
                         restore_record(s, now);

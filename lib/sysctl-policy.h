@@ -66,15 +66,22 @@ typedef struct SysctlKeyState {
         bool counting;                          /* the pending restore undoes a change made
                                                  * after the key was right: it counts towards
                                                  * a fight */
+        bool followed;                          /* not assigned: the value kept is whatever
+                                                 * it was last set to */
+        bool lost;                              /* followed: gone or its module reloaded since
+                                                 * the value kept was seen; the next value that
+                                                 * differs is a module's default */
         unsigned long restores_total;           /* successful writes, all of them */
         unsigned long fights_total;
 } SysctlKeyState;
 
 void sysctl_key_state_init(SysctlKeyState *s);
+void sysctl_key_state_init_followed(SysctlKeyState *s);
 
 /* Forgets what a module reload makes stale: read-only and failed keys get another chance (the
  * same errno is still not reported twice). Fight state is kept: it is about whoever else writes
- * the key, not about the kernel. */
+ * the key, not about the kernel. A followed key is marked lost: the value found next, if it
+ * differs from the one kept, is the new module's default and is put back. */
 void sysctl_key_state_module_reloaded(SysctlKeyState *s);
 
 typedef struct SysctlPolicyInput {
@@ -93,6 +100,10 @@ typedef enum SysctlAction {
         SYSCTL_ACTION_REPORT_RESTORED,          /* sysctl-restored */
         SYSCTL_ACTION_REPORT_READONLY,          /* sysctl-readonly; state.error */
         SYSCTL_ACTION_REPORT_FAILED,            /* sysctl-failed, while writing; state.error */
+        SYSCTL_ACTION_FOLLOW,                   /* followed, first sight: keep the value read,
+                                                 * say nothing */
+        SYSCTL_ACTION_REPORT_ADOPTED,           /* sysctl-adopted: someone set a followed key;
+                                                 * keep the value read */
         _SYSCTL_ACTION_MAX,
         _SYSCTL_ACTION_INVALID = -EINVAL,
 } SysctlAction;
@@ -112,10 +123,23 @@ SysctlDecision sysctl_policy_observe(const SysctlPolicyInput *in, SysctlKeyState
                                      int read_result, const char *observed, const char *desired,
                                      usec_t now);
 
+/* One look at a key that [Sysctl] does not assign (see OWNERSHIP in ctguard.conf(5)). kept is
+ * the value ctguard keeps for it, NULL if none yet; probe is what opening the key for writing
+ * gave (0, or a negative errno; 0 if it was not probed this time). Whatever anyone writes is
+ * adopted (SYSCTL_ACTION_REPORT_ADOPTED, or _FOLLOW at first sight); the kept value is
+ * restored only when the key was lost (missing, or sysctl_key_state_module_reloaded()) and
+ * came back different. A key that cannot be written here is not followed and nothing is
+ * reported about it; a missing one is not reported either. */
+SysctlDecision sysctl_policy_follow(const SysctlPolicyInput *in, SysctlKeyState *s,
+                                    int read_result, const char *observed, const char *kept,
+                                    int probe, usec_t now);
+
 /* The outcome of the write that SYSCTL_ACTION_RESTORE asked for: 0, or a negative errno
  * (-EBADMSG: the key reads back different from what was written). Returns
  * SYSCTL_ACTION_REPORT_RESTORED, _READONLY, _FAILED, _UNAVAILABLE, or NONE for a failure that
- * was already reported. */
+ * was already reported. For a followed key a failed restore is reported once and ends the
+ * restore: the caller forgets the value kept (status UNKNOWN), and the next look follows what
+ * is there; a read-only one is not followed and not reported. */
 SysctlAction sysctl_policy_written(SysctlKeyState *s, int write_result, usec_t now);
 
 /* Restores of this key inside the fight window that ends at now. */

@@ -262,12 +262,31 @@ static int name_cmp(const void *a, const void *b) {
         return strcmp(*(char * const *) a, *(char * const *) b);
 }
 
-int sysctl_snapshot_paths(const char *sysctl_root, char ***ret_paths) {
-        static const char * const fixed[] = {
-                "net/netfilter/nf_conntrack_max",
-                "net/netfilter/nf_conntrack_buckets",
-                "net/ipv4/ip_forward",
-        };
+static const char * const followed_fixed[] = {
+        "net/netfilter/nf_conntrack_max",
+        "net/netfilter/nf_conntrack_buckets",
+};
+
+static bool followed_timeout_name(const char *name) {
+        return fnmatch("nf_conntrack_tcp_timeout_*", name, 0) == 0 ||
+               fnmatch("nf_conntrack_udp_timeout*", name, 0) == 0;
+}
+
+bool sysctl_path_followable(const char *path) {
+        const char *name;
+
+        if (!path || sysctl_path_check(path) < 0)
+                return false;
+        for (size_t i = 0; i < ELEMENTSOF(followed_fixed); i++)
+                if (streq(path, followed_fixed[i]))
+                        return true;
+        if (strncmp(path, "net/netfilter/", strlen("net/netfilter/")) != 0)
+                return false;
+        name = path + strlen("net/netfilter/");
+        return !strchr(name, '/') && followed_timeout_name(name);
+}
+
+int sysctl_followed_paths(const char *sysctl_root, char ***ret_paths) {
         _cleanup_strv_free_ char **l = NULL, **timeouts = NULL;
         _cleanup_free_ char *dir = NULL;
         _cleanup_closedir_ DIR *d = NULL;
@@ -283,12 +302,12 @@ int sysctl_snapshot_paths(const char *sysctl_root, char ***ret_paths) {
                 return r;
 
         dfd = sysctl_root_open(sysctl_root);
-        for (size_t i = 0; dfd >= 0 && i < ELEMENTSOF(fixed); i++) {
-                _cleanup_close_ int fd = sysctl_open_at(dfd, fixed[i], O_PATH);
+        for (size_t i = 0; dfd >= 0 && i < ELEMENTSOF(followed_fixed); i++) {
+                _cleanup_close_ int fd = sysctl_open_at(dfd, followed_fixed[i], O_PATH);
 
                 if (fd < 0)
                         continue;
-                r = strv_extend(&l, fixed[i]);
+                r = strv_extend(&l, followed_fixed[i]);
                 if (r < 0)
                         return r;
         }
@@ -299,8 +318,7 @@ int sysctl_snapshot_paths(const char *sysctl_root, char ***ret_paths) {
         while (d && (de = readdir(d))) {
                 _cleanup_free_ char *p = NULL;
 
-                if (fnmatch("nf_conntrack_tcp_timeout_*", de->d_name, 0) != 0 &&
-                    fnmatch("nf_conntrack_udp_timeout*", de->d_name, 0) != 0)
+                if (!followed_timeout_name(de->d_name))
                         continue;
                 if (asprintf(&p, "net/netfilter/%s", de->d_name) < 0)
                         return -ENOMEM;

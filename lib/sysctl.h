@@ -67,7 +67,11 @@ bool sysctl_error_is_readonly(int error);
  * may read "01" differently (as octal) and ctguard does not second-guess it. */
 bool sysctl_value_equal(const char *a, const char *b);
 
-/* The keys ctguard guards when [Sysctl] assigns nothing and that exist below sysctl_root:
- * nf_conntrack_max, nf_conntrack_buckets, ip_forward and every nf_conntrack_tcp_timeout_* and
- * nf_conntrack_udp_timeout*, as normalised paths in a stable order. */
-int sysctl_snapshot_paths(const char *sysctl_root, char ***ret_paths);
+/* The keys ctguard follows unless [Sysctl] assigns them (see OWNERSHIP in ctguard.conf(5)):
+ * net.netfilter.nf_conntrack_max, nf_conntrack_buckets and every nf_conntrack_tcp_timeout_*
+ * and nf_conntrack_udp_timeout*. Nothing outside net.netfilter (ip_forward, forwarding) is
+ * ever followed: those belong to whoever routes. */
+bool sysctl_path_followable(const char *path);
+
+/* The followable keys that exist below sysctl_root now, as normalised paths in a stable order. */
+int sysctl_followed_paths(const char *sysctl_root, char ***ret_paths);

@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-or-later
 # What the daemon costs while nothing happens: "ctguard run" on the shipped defaults (modules,
-# a snapshot of the conntrack sysctls, the table polled every second), in a network namespace
+# the conntrack sysctls followed, the table polled every second), in a network namespace
 # of its own (root needed; exits 77 otherwise).
 #
 #   CTGUARD=build/daemon/ctguard [FOOTPRINT_FLOOR=build/tests/bench/footprint-floor] \
@@ -46,7 +46,7 @@ require_cmd awk getconf
 : >"$CTG_ROOT/etc/ctguard/ctguard.conf"
 start_ctguard
 wait_for_log 10 "[config-loaded]"
-# The first ticks load what is missing and take the snapshot; start measuring after them.
+# The first ticks load what is missing and see the followed keys; start measuring after them.
 wait_for_log 10 "[module-chain-present]"
 
 # memory PID: "VmRSS VmHWM RssAnon RssFile Pss Private" in KiB.

@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 # ctguard's check-config, cat-config and run in a namespace, against a temporary configuration
 # tree: the daemon starts, rejects a broken drop-in on SIGHUP naming its FILE:LINE and keeps
-# running, takes the repaired one, and exits 0 on SIGTERM.
+# running, takes the repaired one (and its new values take effect: the mode, and a sysctl it
+# now assigns), and exits 0 on SIGTERM.
 
 # shellcheck source=tests/integration/lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -76,13 +77,23 @@ ctguard_running || fail "ctguard exited on a broken drop-in"
 assert_eq 1 "$(log_lines "ctguard: [config-loaded]")" \
         "config-loaded events after the rejected reload"
 
-# Repaired: the next reload is taken.
-printf '[Conntrack]\nWarnPercent=70\n' |
-        ctguard_write_config etc/ctguard/ctguard.conf.d/50-broken.conf
+# Until now the key is not assigned: followed, left as it is.
+assert_eq "$value" "$(ns_sysctl_read "$key")" "$key before the reload"
+
+# Repaired: the next reload is taken, and what it says is done: enforce, and own the key.
+want=$(( value + 1 ))
+printf '[Guard]\nMode=enforce\n\n[Sysctl]\n%s=%s\n\n[Conntrack]\nWarnPercent=70\n' \
+        "$key" "$want" | ctguard_write_config etc/ctguard/ctguard.conf.d/50-broken.conf
 ctguard_signal HUP
 wait_until 10 log_lines_are "ctguard: [config-loaded]" 2 ||
         fail "ctguard did not reload the repaired configuration"
 ctguard_running || fail "ctguard exited after a reload"
+assert_eq 1 "$(log_lines "Configuration reloaded: mode enforce, 1 sysctl(s) guarded")" \
+        "the reloaded mode and sysctls"
+# shellcheck disable=SC2317 # called through wait_until
+value_is() { [ "$(ns_sysctl_read "$key")" = "$1" ]; }
+wait_until 10 value_is "$want" || fail "$key is $(ns_sysctl_read "$key") after the reload, want $want"
+wait_for_log 5 "ctguard: [sysctl-restored] Restored $key: $value -> $want"
 
 stop_ctguard TERM 10
 assert_eq 0 "$CTG_STATUS" "exit status after SIGTERM"

@@ -7,7 +7,11 @@
 #    not retried; a key no kernel has is reported once (sysctl-unavailable);
 #  - a key that appears later (an interface's forwarding switch) is set when it appears;
 #  - something that keeps setting the key back is reported as a fight after five restores,
-#    then left alone; a reload guards the key again.
+#    then left alone; a reload guards the key again;
+#  - with [Sysctl] empty, the netfilter keys are followed: a foreign write to a timeout is kept
+#    and reported once (sysctl-adopted), read-only nf_conntrack_max produces no line at all,
+#    ip_forward is not touched; assigning one key owns it (restored) while the others stay
+#    followed, and a reload that drops the assignment follows it from its current value.
 # The host's own values are compared before and after.
 
 # shellcheck disable=SC2119 # start_ctguard and stop_ctguard take options, not this script's
@@ -123,6 +127,71 @@ assert_eq 1 "$(log_lines "[sysctl-unavailable]")" "unavailable reports while pol
 stop_ctguard TERM 10
 assert_eq 0 "$CTG_STATUS" "exit status after SIGTERM"
 unset CTGUARD_SYSCTL_WATCH
+
+# ---- [Sysctl] empty: the netfilter keys are followed, not guarded ----
+fkey=net.netfilter.nf_conntrack_udp_timeout
+ctguard_write_config etc/ctguard/ctguard.conf <<'CONF'
+[Guard]
+PollIntervalSec=200ms
+CONF
+fwd_before=$(ns_sysctl_read net.ipv4.ip_forward) || fail "cannot read ip_forward"
+fvalue=$(ns_sysctl_read "$fkey") || fail "cannot read $fkey"
+start_ctguard --log-level=debug
+# The first look at a followed key says nothing above debug: that line is the sign it was seen.
+wait_for_log 10 "Following $fkey, now $fvalue."
+ns_sysctl_write "$fkey" $(( fvalue + 11 )) || fail "cannot write $fkey"
+wait_for_log 5 "ctguard: [sysctl-adopted] $fkey was set to $(( fvalue + 11 )) (was $fvalue)"
+ns_sysctl_write net.ipv4.ip_forward $(( 1 - fwd_before )) || fail "cannot write ip_forward"
+# Two more ticks, and a second write of the same key, which is one more change.
+ns_sysctl_write "$fkey" $(( fvalue + 12 )) || fail "cannot write $fkey"
+wait_for_log 5 "ctguard: [sysctl-adopted] $fkey was set to $(( fvalue + 12 )) (was $(( fvalue + 11 )))"
+other_key=net.netfilter.nf_conntrack_tcp_timeout_close
+ns_sysctl_write "$other_key" 11 || fail "cannot write $other_key"
+wait_for_log 5 "ctguard: [sysctl-adopted] $other_key was set to 11"
+assert_eq $(( fvalue + 12 )) "$(ns_sysctl_read "$fkey")" "$fkey after foreign writes"
+assert_eq 1 "$(log_lines "[sysctl-adopted] $fkey was set to $(( fvalue + 12 ))")" \
+        "adopted events for one change"
+assert_eq 3 "$(log_lines "[sysctl-adopted]")" "adopted events"
+assert_eq $(( 1 - fwd_before )) "$(ns_sysctl_read net.ipv4.ip_forward)" "ip_forward"
+assert_eq 0 "$(log_lines "[sysctl-restored]")" "restores with nothing assigned"
+# Read-only in the namespace: not followed, and not a word about it.
+assert_eq 0 "$(log_lines "nf_conntrack_max")" "lines about read-only nf_conntrack_max"
+assert_eq 0 "$(log_lines "nf_conntrack_buckets")" "lines about read-only nf_conntrack_buckets"
+assert_eq 0 "$(log_lines "[sysctl-readonly]")" "read-only reports"
+ns_sysctl_write net.ipv4.ip_forward "$fwd_before" || fail "cannot write ip_forward"
+
+# ---- one key assigned: owned and restored, the others still followed ----
+ctguard_write_config etc/ctguard/ctguard.conf <<CONF
+[Guard]
+PollIntervalSec=200ms
+
+[Sysctl]
+$key=7200
+CONF
+ctguard_signal HUP
+wait_until 10 log_lines_are "ctguard: [config-loaded]" 2 || fail "ctguard did not reload"
+wait_until 5 value_is "$key" 7200 || fail "$key was not set after the reload"
+ns_sysctl_write "$key" 102 || fail "cannot write $key"
+wait_for_log 5 "ctguard: [sysctl-restored] Restored $key: 102 -> 7200"
+ns_sysctl_write "$fkey" $(( fvalue + 13 )) || fail "cannot write $fkey"
+wait_for_log 5 "ctguard: [sysctl-adopted] $fkey was set to $(( fvalue + 13 ))"
+assert_eq $(( fvalue + 13 )) "$(ns_sysctl_read "$fkey")" "$fkey, followed next to an owned key"
+
+# ---- the assignment dropped: followed from what it holds, nothing stale put back ----
+ctguard_write_config etc/ctguard/ctguard.conf <<'CONF'
+[Guard]
+PollIntervalSec=200ms
+CONF
+ctguard_signal HUP
+wait_until 10 log_lines_are "ctguard: [config-loaded]" 3 || fail "ctguard did not reload"
+# The first run with nothing assigned followed it from 7200 too: this is the second time.
+wait_until 5 log_lines_are "Following $key, now 7200." 2 || fail "$key is not followed after the reload"
+ns_sysctl_write "$key" 103 || fail "cannot write $key"
+wait_for_log 5 "ctguard: [sysctl-adopted] $key was set to 103 (was 7200)"
+assert_eq 103 "$(ns_sysctl_read "$key")" "$key after the assignment was dropped"
+assert_eq 0 "$(log_lines "[sysctl-readonly]")" "read-only reports"
+stop_ctguard TERM 10
+assert_eq 0 "$CTG_STATUS" "exit status after SIGTERM"
 
 # ---- the host was never touched ----
 assert_eq "$host_timeout" "$(cat /proc/sys/net/netfilter/nf_conntrack_tcp_timeout_established)" \

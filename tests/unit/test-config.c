@@ -722,22 +722,38 @@ START_TEST(test_dump_origins) {
 }
 END_TEST
 
-START_TEST(test_dump_snapshot) {
-        _cleanup_(config_errors_done) ConfigErrors e = {};
-        _cleanup_(config_freep) Config *c = config_new(), *b = NULL;
-        _cleanup_free_ char *out = NULL, *line = NULL;
+START_TEST(test_dump_followed) {
+        _cleanup_(config_errors_done) ConfigErrors e = {}, e2 = {};
+        _cleanup_(config_freep) Config *c = config_new(), *b = NULL, *m = config_new(), *mb = NULL;
+        _cleanup_free_ char *out = NULL, *line = NULL, *mout = NULL, *mline = NULL;
 
-        /* What a snapshot recorded is shown, but reads back as "guard a snapshot". */
+        /* A followed value is shown, commented out: read back, nothing is assigned. */
         ck_assert_int_eq(config_set_sysctl(c, "net/netfilter/nf_conntrack_max", "262144",
-                                           "snapshot"), 0);
+                                           CONFIG_ORIGIN_FOLLOWED), 0);
         out = dump(c);
         line = dump_line(out, "#net.netfilter.nf_conntrack_max");
         ck_assert_ptr_nonnull(line);
-        ck_assert(streq(strstr(line, " ; "), " ; snapshot"));
+        ck_assert(streq(strstr(line, " ; "), " ; followed"));
         ck_assert_int_eq(parse("dump", out, strlen(out), &b, &e), 0);
         ck_assert(b->sysctl_snapshot);
         ck_assert_uint_eq(b->n_sysctls, 0);
         ck_assert(config_equal(c, b));
+
+        /* Next to an assignment: the owned key is a line, the followed one a comment. */
+        m->sysctl_snapshot = false;
+        ck_assert_int_eq(config_set_sysctl(m, "net/netfilter/nf_conntrack_tcp_timeout_established",
+                                           "7200", "a.conf:3"), 0);
+        ck_assert_int_eq(config_set_sysctl(m, "net/netfilter/nf_conntrack_max", "262144",
+                                           CONFIG_ORIGIN_FOLLOWED), 0);
+        mout = dump(m);
+        mline = dump_line(mout, "#net.netfilter.nf_conntrack_max");
+        ck_assert_ptr_nonnull(mline);
+        ck_assert_ptr_nonnull(strstr(mout, "\nnet.netfilter.nf_conntrack_tcp_timeout_established=7200"));
+        ck_assert_int_eq(parse("dump", mout, strlen(mout), &mb, &e2), 0);
+        ck_assert(!mb->sysctl_snapshot);
+        ck_assert_uint_eq(mb->n_sysctls, 1);
+        ck_assert(config_equal(m, mb));
+        ck_assert(config_equal(mb, m));
 }
 END_TEST
 
@@ -783,9 +799,27 @@ START_TEST(test_equal_sysctls) {
         ck_assert_int_eq(config_set_sysctl(b, "net/netfilter/y", "1", "b:3"), 0);
         ck_assert(!config_equal(a, b));
 
-        /* While guarding a snapshot, what it recorded is not configuration. */
-        a->sysctl_snapshot = b->sysctl_snapshot = true;
-        ck_assert(config_equal(a, b));
+        /* Values recorded from followed keys are not configuration. */
+        ck_assert_int_eq(config_set_sysctl(a, "net/netfilter/nf_conntrack_max", "1",
+                                           CONFIG_ORIGIN_FOLLOWED), 0);
+        ck_assert_int_eq(config_set_sysctl(b, "net/netfilter/y", "1", "b:4"), 0);
+        ck_assert_int_eq(config_set_sysctl(a, "net/netfilter/y", "1", "a:3"), 0);
+        ck_assert_int_eq(config_set_sysctl(b, "net/netfilter/x", "1", "b:5"), 0);
+        /* a: ip_forward x max(followed) y; b: ip_forward y x: the order differs. */
+        ck_assert(!config_equal(a, b));
+        {
+                _cleanup_(config_freep) Config *c = config_new(), *d = config_new();
+
+                c->sysctl_snapshot = d->sysctl_snapshot = false;
+                ck_assert_int_eq(config_set_sysctl(c, "net/netfilter/x", "1", "c:1"), 0);
+                ck_assert_int_eq(config_set_sysctl(c, "net/netfilter/nf_conntrack_max", "1",
+                                                   CONFIG_ORIGIN_FOLLOWED), 0);
+                ck_assert_int_eq(config_set_sysctl(c, "net/netfilter/y", "2", "c:2"), 0);
+                ck_assert_int_eq(config_set_sysctl(d, "net/netfilter/x", "1", "d:1"), 0);
+                ck_assert_int_eq(config_set_sysctl(d, "net/netfilter/y", "2", "d:2"), 0);
+                ck_assert(config_equal(c, d));
+                ck_assert(config_equal(d, c));
+        }
 }
 END_TEST
 
@@ -1182,7 +1216,7 @@ int main(void) {
         tcase_add_test(tc, test_defaults);
         tcase_add_loop_test(tc, test_round_trip, 0, ELEMENTSOF(round_trip_cases));
         tcase_add_test(tc, test_dump_origins);
-        tcase_add_test(tc, test_dump_snapshot);
+        tcase_add_test(tc, test_dump_followed);
         tcase_add_test(tc, test_equal);
         tcase_add_test(tc, test_equal_sysctls);
         suite_add_tcase(s, tc);

@@ -7,7 +7,6 @@
 #include <check.h>
 #include <fcntl.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <time.h>
 
 #include "config.h"
@@ -62,6 +61,9 @@ static void setup(void) {
         free(d);
         ck_assert_int_ge(asprintf(&d, "%s/net/netfilter", root), 0);
         ck_assert_int_eq(mkdir(d, 0755), 0);
+        free(d);
+        ck_assert_int_ge(asprintf(&d, "%s/net/ipv4", root), 0);
+        ck_assert_int_eq(mkdir(d, 0755), 0);
         put(KEY, "432000\n");
         put("net/netfilter/nf_conntrack_buckets", "262144\n");
         log_set_max_level(LOG_DEBUG);
@@ -114,7 +116,120 @@ START_TEST(test_tick_restores) {
         ck_assert_int_eq(sysctl_guard_tick(g, S(2)), 1);
         assert_value(KEY, "7200\n");
         ck_assert_uint_eq(counts(g).restores, 2);
-        ck_assert_uint_eq(counts(g).ok, 1);
+        /* The assigned key, and nf_conntrack_buckets, followed. */
+        ck_assert_uint_eq(counts(g).ok, 2);
+        ck_assert_uint_eq(counts(g).followed, 1);
+}
+END_TEST
+
+typedef struct Seen {
+        char text[512];
+} Seen;
+
+static void view_add(const SysctlGuardView *v, void *userdata) {
+        Seen *seen = userdata;
+        size_t n = strlen(seen->text);
+
+        snprintf(seen->text + n, sizeof(seen->text) - n, "%s=%s %s %s;", v->key, v->value,
+                 v->origin, v->owned ? "owned" : "followed");
+}
+
+static const char *views(const SysctlGuard *g, Seen *seen) {
+        seen->text[0] = '\0';
+        sysctl_guard_foreach(g, view_add, seen);
+        return seen->text;
+}
+
+#define BUCKETS "net/netfilter/nf_conntrack_buckets"
+
+START_TEST(test_follow) {
+        _cleanup_(config_freep) Config *c = config_with(KEY, "7200");
+        _cleanup_(sysctl_guard_freep) SysctlGuard *g = NULL;
+        _cleanup_free_ char *p = NULL;
+        Seen seen;
+
+        ck_assert_int_ge(asprintf(&p, "%s/%s", root, BUCKETS), 0);
+        put("net/ipv4/ip_forward", "0\n");
+        ck_assert_int_eq(sysctl_guard_new(root, NULL, c, &g), 0);
+        (void) sysctl_guard_tick(g, S(0));
+        ck_assert_str_eq(views(g, &seen), "net.netfilter.nf_conntrack_tcp_timeout_established=7200 "
+                         "test:1 owned;net.netfilter.nf_conntrack_buckets=262144 followed followed;");
+
+        /* Someone else writes both: the followed key keeps the new value, the owned one is
+         * restored, ip_forward is nobody's business. */
+        put(BUCKETS, "65536\n");
+        put(KEY, "100\n");
+        put("net/ipv4/ip_forward", "1\n");
+        (void) sysctl_guard_tick(g, S(1));
+        assert_value(BUCKETS, "65536\n");
+        assert_value(KEY, "7200\n");
+        assert_value("net/ipv4/ip_forward", "1\n");
+        (void) sysctl_guard_tick(g, S(2));
+        assert_value(BUCKETS, "65536\n");
+        ck_assert_str_eq(views(g, &seen), "net.netfilter.nf_conntrack_tcp_timeout_established=7200 "
+                         "test:1 owned;net.netfilter.nf_conntrack_buckets=65536 followed followed;");
+
+        /* The module is reloaded between two ticks with its default: put back. */
+        ck_assert_int_eq(unlink(p), 0);
+        (void) sysctl_guard_tick(g, S(3));
+        put(BUCKETS, "262144\n");
+        (void) sysctl_guard_tick(g, S(4));
+        assert_value(BUCKETS, "65536\n");
+
+        /* Reloaded without a tick seeing it go, as the module guard reports it. */
+        ck_assert_int_eq(unlink(p), 0);
+        put(BUCKETS, "262144\n");
+        ck_assert_int_eq(sysctl_guard_apply_all(g, now_monotonic() + S(1)), 0);
+        assert_value(BUCKETS, "65536\n");
+
+        /* A reload forgets nothing it follows; assigning the key makes it owned. */
+        ck_assert_int_eq(sysctl_guard_set_config(g, c), 0);
+        ck_assert_str_eq(views(g, &seen), "net.netfilter.nf_conntrack_tcp_timeout_established=7200 "
+                         "test:1 owned;net.netfilter.nf_conntrack_buckets=65536 followed followed;");
+        ck_assert_int_eq(config_set_sysctl(c, BUCKETS, "16384", "test:2"), 0);
+        ck_assert_int_eq(sysctl_guard_set_config(g, c), 0);
+        (void) sysctl_guard_tick(g, S(5));
+        assert_value(BUCKETS, "16384\n");
+        ck_assert_uint_eq(counts(g).followed, 0);
+}
+END_TEST
+
+START_TEST(test_seed) {
+        _cleanup_(config_freep) Config *c = config_with(NULL, NULL);
+        _cleanup_(sysctl_guard_freep) SysctlGuard *g = NULL;
+        _cleanup_free_ char *p = NULL;
+        unsigned v = 0;
+
+        ck_assert_int_ge(asprintf(&p, "%s/%s", root, BUCKETS), 0);
+        ck_assert_int_eq(unlink(p), 0);
+        ck_assert_int_eq(sysctl_guard_new(root, NULL, c, &g), 0);
+        ck_assert_int_eq(sysctl_guard_seed_followed(g, "net/ipv4/ip_forward", "1"), -EPERM);
+        ck_assert_int_eq(sysctl_guard_seed_followed(g, BUCKETS, ""), -EINVAL);
+        ck_assert_int_eq(sysctl_guard_seed_followed(g, BUCKETS, "65536"), 0);
+        /* The module loader starts the table at the size it had. */
+        ck_assert_int_eq(sysctl_guard_desired_hashsize(g, &v), 0);
+        ck_assert_uint_eq(v, 65536);
+
+        /* Missing at first, back with the default: the previous run's value returns. */
+        (void) sysctl_guard_tick(g, S(0));
+        put(BUCKETS, "262144\n");
+        (void) sysctl_guard_tick(g, S(1));
+        assert_value(BUCKETS, "65536\n");
+}
+END_TEST
+
+START_TEST(test_seed_found_changed) {
+        _cleanup_(config_freep) Config *c = config_with(NULL, NULL);
+        _cleanup_(sysctl_guard_freep) SysctlGuard *g = NULL;
+        Seen seen;
+
+        ck_assert_int_eq(sysctl_guard_new(root, NULL, c, &g), 0);
+        ck_assert_int_eq(sysctl_guard_seed_followed(g, BUCKETS, "65536"), 0);
+        (void) sysctl_guard_tick(g, S(0));
+        /* Changed while no daemon looked: adopted, not written. */
+        assert_value(BUCKETS, "262144\n");
+        ck_assert_str_eq(views(g, &seen), "net.netfilter.nf_conntrack_buckets=262144 followed followed;"
+                         "net.netfilter.nf_conntrack_tcp_timeout_established=432000 followed followed;");
 }
 END_TEST
 
@@ -229,58 +344,61 @@ START_TEST(test_watch) {
 }
 END_TEST
 
+/* Stands in for the sleep of sysctl_guard_apply_all(): the module's file appears at the
+ * appear_at-th time the guard waits, so it is certain to appear while the guard waits. */
+typedef struct Nap {
+        const char *path;
+        unsigned naps;
+        unsigned appear_at;     /* 0: never */
+        usec_t slept;
+} Nap;
+
+static void nap(usec_t usec, void *userdata) {
+        Nap *n = userdata;
+        int fd;
+
+        n->naps++;
+        n->slept += usec;
+        (void) nanosleep(&(struct timespec) { .tv_nsec = (long) usec * 1000 }, NULL);
+        if (n->naps != n->appear_at)
+                return;
+        fd = open(n->path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        ck_assert_int_ge(fd, 0);
+        ck_assert_int_eq(write(fd, "432000\n", 7), 7);
+        close(fd);
+}
+
 START_TEST(test_apply_all_waits) {
         _cleanup_(config_freep) Config *c = config_with(KEY, "7200");
         _cleanup_(sysctl_guard_freep) SysctlGuard *g = NULL;
         _cleanup_free_ char *p = NULL;
+        Nap n = {};
         usec_t start;
-        pid_t pid;
-        int pfd[2];
 
         ck_assert_int_ge(asprintf(&p, "%s/%s", root, KEY), 0);
         ck_assert_int_eq(config_set_sysctl(c, "net/netfilter/nf_conntrack_enable", "1", "t"), 0);
         ck_assert_int_eq(sysctl_guard_new(root, NULL, c, &g), 0);
+        sysctl_guard_set_nap(g, nap, &n);
         (void) sysctl_guard_tick(g, now_monotonic());
         assert_value(KEY, "7200\n");
 
-        /* The module goes away and comes back with its default, a little later. */
+        /* The module goes away and comes back with its default while apply_all() waits. */
         ck_assert_int_eq(unlink(p), 0);
-        ck_assert_int_eq(pipe2(pfd, O_CLOEXEC), 0);
-        pid = fork();
-        ck_assert_int_ge(pid, 0);
-        if (pid == 0) {
-                char x;
-                int fd;
-
-                /* Waits for the parent to be about to call apply_all(), then a little more:
-                 * the file must appear while apply_all() waits. */
-                if (read(pfd[0], &x, 1) != 1)
-                        _exit(1);
-                (void) nanosleep(&(struct timespec) { .tv_nsec = 100 * 1000 * 1000 }, NULL);
-                fd = open(p, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-                if (fd < 0 || write(fd, "432000\n", 7) != 7)
-                        _exit(2);
-                _exit(0);
-        }
-        close(pfd[0]);
-        ck_assert_int_eq(write(pfd[1], "x", 1), 1);
-        close(pfd[1]);
-
+        n = (Nap) { .path = p, .appear_at = 3 };
         start = now_monotonic();
         ck_assert_int_eq(sysctl_guard_apply_all(g, start + S(5)), 0);
         /* Applied when it appeared, without waiting for the key no kernel has. */
+        ck_assert_uint_eq(n.naps, 3);
         ck_assert_uint_lt(now_monotonic() - start, S(4));
         assert_value(KEY, "7200\n");
 
-        int status;
-        ck_assert_int_eq(waitpid(pid, &status, 0), pid);
-        ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-
         /* A key that was there and does not come back: waited for until the deadline. */
         ck_assert_int_eq(unlink(p), 0);
+        n = (Nap) { .path = p };
         start = now_monotonic();
         ck_assert_int_eq(sysctl_guard_apply_all(g, start + 200 * USEC_PER_MSEC), -ETIMEDOUT);
         ck_assert_uint_ge(now_monotonic() - start, 200 * USEC_PER_MSEC);
+        ck_assert_uint_ge(n.naps, 2);
         ck_assert_uint_ge(counts(g).unavailable, 1);
 }
 END_TEST
@@ -296,7 +414,12 @@ START_TEST(test_hashsize) {
         ck_assert_int_eq(sysctl_guard_desired_hashsize(g, &v), 0);
         ck_assert_uint_eq(v, 65536);
         ck_assert_int_eq(sysctl_guard_set_config(g, none), 0);
+        /* No longer assigned: followed, and known once it was looked at (the guard never
+         * wrote 65536: no tick ran while it was assigned). */
         ck_assert_int_eq(sysctl_guard_desired_hashsize(g, &v), -ENOENT);
+        (void) sysctl_guard_tick(g, S(0));
+        ck_assert_int_eq(sysctl_guard_desired_hashsize(g, &v), 0);
+        ck_assert_uint_eq(v, 262144);
 }
 END_TEST
 
@@ -308,6 +431,9 @@ int main(void) {
 
         tcase_add_checked_fixture(tc, setup, teardown);
         tcase_add_test(tc, test_tick_restores);
+        tcase_add_test(tc, test_follow);
+        tcase_add_test(tc, test_seed);
+        tcase_add_test(tc, test_seed_found_changed);
         tcase_add_test(tc, test_fight);
         tcase_add_test(tc, test_monitor_and_hold);
         tcase_add_test(tc, test_missing_then_appears);

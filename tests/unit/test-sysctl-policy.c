@@ -257,6 +257,183 @@ static const struct {
         { { 0, 1, 2, 3, 40, 41, 42, 43 }, 8, 5 },
 };
 
+/* Followed keys: nothing assigned, ctguard keeps whatever the key was last set to and writes
+ * only after a module reload reset it. Each step: what was read, what probing for write access
+ * gave, the action, the write's outcome if RESTORE, the status and the value kept after it. */
+#define FOLLOW SYSCTL_ACTION_FOLLOW
+#define ADOPTED SYSCTL_ACTION_REPORT_ADOPTED
+
+typedef struct FollowStep {
+        unsigned t;
+        int read;
+        const char *observed;
+        int probe;              /* opening for writing: 0, or -EACCES where read-only */
+        SysctlAction want;
+        int write;
+        SysctlAction want_written;
+        SysctlKeyStatus status;
+        const char *kept;       /* afterwards; NULL: nothing kept */
+        unsigned flags;
+} FollowStep;
+
+typedef struct FollowScenario {
+        const char *name;
+        GuardMode mode;
+        const char *seed;       /* the value kept before the first look */
+        FollowStep steps[MAX_STEPS];
+} FollowScenario;
+
+#define FEND { .want = _SYSCTL_ACTION_INVALID }
+
+static const FollowScenario follow_scenarios[] = {
+        { "adopt", GUARD_MODE_ENFORCE, NULL, {
+                /* First sight: kept without a word, never written. */
+                { 0, 0, "262144", 0, FOLLOW, 0, NONE, K_OK, "262144", 0 },
+                { 1, 0, "262144", 0, NONE, 0, NONE, K_OK, "262144", 0 },
+                /* Someone else writes: adopted once, not restored. */
+                { 2, 0, "200000", 0, ADOPTED, 0, NONE, K_OK, "200000", 0 },
+                { 3, 0, "200000", 0, NONE, 0, NONE, K_OK, "200000", 0 },
+                { 4, 0, "200000\n", 0, NONE, 0, NONE, K_OK, "200000", 0 },
+                /* Every change is news, and none is a fight. */
+                { 5, 0, "1", 0, ADOPTED, 0, NONE, K_OK, "1", 0 },
+                { 6, 0, "2", 0, ADOPTED, 0, NONE, K_OK, "2", 0 },
+                { 7, 0, "3", 0, ADOPTED, 0, NONE, K_OK, "3", 0 },
+                { 8, 0, "4", 0, ADOPTED, 0, NONE, K_OK, "4", 0 },
+                { 9, 0, "5", 0, ADOPTED, 0, NONE, K_OK, "5", 0 },
+                { 10, 0, "6", 0, ADOPTED, 0, NONE, K_OK, "6", 0 },
+                FEND } },
+
+        { "adopted in monitor mode and on hold too", GUARD_MODE_MONITOR, NULL, {
+                { 0, 0, "120", 0, FOLLOW, 0, NONE, K_OK, "120", 0 },
+                { 1, 0, "60", 0, ADOPTED, 0, NONE, K_OK, "60", HELD },
+                FEND } },
+
+        { "restore after the module was reloaded", GUARD_MODE_ENFORCE, NULL, {
+                { 0, 0, "262144", 0, FOLLOW, 0, NONE, K_OK, "262144", 0 },
+                { 1, 0, "200000", 0, ADOPTED, 0, NONE, K_OK, "200000", 0 },
+                /* The module goes: silence, the value is remembered. */
+                { 2, -ENOENT, NULL, 0, NONE, 0, NONE, K_UNAVAILABLE, "200000", 0 },
+                { 3, -ENOENT, NULL, 0, NONE, 0, NONE, K_UNAVAILABLE, "200000", 0 },
+                /* Back with the kernel's default: the value seen before the loss returns. */
+                { 4, 0, "262144", 0, RESTORE, 0, RESTORED, K_OK, "200000", 0 },
+                /* From here on, a change is someone's again. */
+                { 5, 0, "100000", 0, ADOPTED, 0, NONE, K_OK, "100000", 0 },
+                FEND } },
+
+        { "reload seen only by the module guard", GUARD_MODE_ENFORCE, NULL, {
+                { 0, 0, "120", 0, FOLLOW, 0, NONE, K_OK, "120", 0 },
+                { 1, 0, "30", 0, RESTORE, 0, RESTORED, K_OK, "120", MODULE_RELOADED },
+                /* The module came back with the value kept: nothing to write. */
+                { 2, 0, "120", 0, NONE, 0, NONE, K_OK, "120", MODULE_RELOADED },
+                { 3, 0, "30", 0, ADOPTED, 0, NONE, K_OK, "30", 0 },
+                FEND } },
+
+        { "reset while monitoring", GUARD_MODE_MONITOR, NULL, {
+                { 0, 0, "120", 0, FOLLOW, 0, NONE, K_OK, "120", 0 },
+                { 1, -ENOENT, NULL, 0, NONE, 0, NONE, K_UNAVAILABLE, "120", 0 },
+                { 2, 0, "30", 0, DRIFT, 0, NONE, K_DRIFTED, "120", 0 },
+                { 3, 0, "30", 0, NONE, 0, NONE, K_DRIFTED, "120", 0 },
+                FEND } },
+
+        { "reset during a hold, restored on release", GUARD_MODE_ENFORCE, NULL, {
+                { 0, 0, "120", 0, FOLLOW, 0, NONE, K_OK, "120", 0 },
+                { 1, -ENOENT, NULL, 0, NONE, 0, NONE, K_UNAVAILABLE, "120", HELD },
+                { 2, 0, "30", 0, DRIFT, 0, NONE, K_DRIFTED, "120", HELD },
+                { 3, 0, "30", 0, RESTORE, 0, RESTORED, K_OK, "120", 0 },
+                FEND } },
+
+        { "restore that fails: follow what is there", GUARD_MODE_ENFORCE, NULL, {
+                { 0, 0, "65536", 0, FOLLOW, 0, NONE, K_OK, "65536", 0 },
+                { 1, -ENOENT, NULL, 0, NONE, 0, NONE, K_UNAVAILABLE, "65536", 0 },
+                { 2, 0, "1024", 0, RESTORE, -EINVAL, FAILED, SYSCTL_KEY_UNKNOWN, NULL, 0 },
+                { 3, 0, "1024", 0, FOLLOW, 0, NONE, K_OK, "1024", 0 },
+                FEND } },
+
+        { "read-only: not followed, nothing said", GUARD_MODE_ENFORCE, NULL, {
+                { 0, 0, "262144", -EACCES, NONE, 0, NONE, K_READONLY, NULL, 0 },
+                { 1, 0, "262144", 0, NONE, 0, NONE, K_READONLY, NULL, 0 },
+                { 2, 0, "1", 0, NONE, 0, NONE, K_READONLY, NULL, 0 },
+                /* A new module instance is probed again: the same answer, the same silence. */
+                { 3, 0, "1", -EROFS, NONE, 0, NONE, K_READONLY, NULL, MODULE_RELOADED },
+                { 4, -ENOENT, NULL, 0, NONE, 0, NONE, K_UNAVAILABLE, NULL, 0 },
+                { 5, 0, "1", -EPERM, NONE, 0, NONE, K_READONLY, NULL, 0 },
+                FEND } },
+
+        { "missing at first: no word about it", GUARD_MODE_ENFORCE, NULL, {
+                { 0, -ENOENT, NULL, 0, NONE, 0, NONE, K_UNAVAILABLE, NULL, 0 },
+                /* Never seen before: whatever it comes with is followed. */
+                { 1, 0, "432000", 0, FOLLOW, 0, NONE, K_OK, "432000", 0 },
+                FEND } },
+
+        { "seeded, found unchanged", GUARD_MODE_ENFORCE, "200000", {
+                { 0, 0, "200000", 0, NONE, 0, NONE, K_OK, "200000", 0 },
+                FEND } },
+
+        { "seeded, found changed: adopted", GUARD_MODE_ENFORCE, "200000", {
+                { 0, 0, "100000", 0, ADOPTED, 0, NONE, K_OK, "100000", 0 },
+                FEND } },
+
+        { "seeded, missing, then reset", GUARD_MODE_ENFORCE, "200000", {
+                { 0, -ENOENT, NULL, 0, NONE, 0, NONE, K_UNAVAILABLE, "200000", 0 },
+                { 1, 0, "262144", 0, RESTORE, 0, RESTORED, K_OK, "200000", 0 },
+                FEND } },
+
+        { "read failure", GUARD_MODE_ENFORCE, NULL, {
+                { 0, 0, "5", 0, FOLLOW, 0, NONE, K_OK, "5", 0 },
+                { 1, -EIO, NULL, 0, READ_FAILED, 0, NONE, K_READ_FAILED, "5", 0 },
+                { 2, 0, "5", 0, NONE, 0, NONE, K_OK, "5", 0 },
+                FEND } },
+};
+
+START_TEST(test_follow) {
+        const FollowScenario *sc = &follow_scenarios[_i];
+        _cleanup_free_ char *kept = sc->seed ? strdup(sc->seed) : NULL;
+        SysctlKeyState s;
+
+        sysctl_key_state_init_followed(&s);
+        for (size_t k = 0; k < MAX_STEPS && sc->steps[k].want != _SYSCTL_ACTION_INVALID; k++) {
+                const FollowStep *st = &sc->steps[k];
+                SysctlPolicyInput in = { .mode = sc->mode, .held = st->flags & HELD };
+                SysctlDecision d;
+                SysctlAction a = SYSCTL_ACTION_NONE;
+
+                if (st->flags & MODULE_RELOADED)
+                        sysctl_key_state_module_reloaded(&s);
+
+                d = sysctl_policy_follow(&in, &s, st->read, st->observed, kept, st->probe,
+                                         S(st->t));
+                ck_assert_msg(d.action == st->want, "%s, step %zu (t=%us): action %s, want %s",
+                              sc->name, k, st->t, sysctl_action_to_string(d.action),
+                              sysctl_action_to_string(st->want));
+                /* What the guard does with the decision. */
+                if (d.action == SYSCTL_ACTION_FOLLOW || d.action == SYSCTL_ACTION_REPORT_ADOPTED) {
+                        free(kept);
+                        kept = strdup(st->observed);
+                        char *nl = strchr(kept, '\n');
+                        if (nl)
+                                *nl = '\0';
+                }
+                if (d.action == SYSCTL_ACTION_RESTORE) {
+                        a = sysctl_policy_written(&s, st->write, S(st->t));
+                        if (a == SYSCTL_ACTION_REPORT_FAILED || s.status == SYSCTL_KEY_READONLY) {
+                                free(kept);
+                                kept = NULL;
+                        }
+                }
+                ck_assert_msg(a == st->want_written, "%s, step %zu (t=%us): written %s, want %s",
+                              sc->name, k, st->t, sysctl_action_to_string(a),
+                              sysctl_action_to_string(st->want_written));
+                ck_assert_msg(s.status == st->status, "%s, step %zu (t=%us): status %s, want %s",
+                              sc->name, k, st->t, sysctl_key_status_to_string(s.status),
+                              sysctl_key_status_to_string(st->status));
+                ck_assert_msg(kept && st->kept ? streq(kept, st->kept) : kept == st->kept, "%s, step %zu (t=%us): kept %s, want %s",
+                              sc->name, k, st->t, kept ?: "(null)", st->kept ?: "(null)");
+                /* Following never counts towards a fight. */
+                ck_assert_uint_eq(s.fights_total, 0);
+        }
+}
+END_TEST
+
 START_TEST(test_fight_timestamps) {
         SysctlPolicyInput in = { .mode = GUARD_MODE_ENFORCE };
         SysctlKeyState s;
@@ -357,6 +534,7 @@ int main(void) {
         tcase_add_loop_test(tc, test_scenario, 0, ELEMENTSOF(scenarios));
         tcase_add_loop_test(tc, test_fight_timestamps, 0, ELEMENTSOF(fight_cases));
         tcase_add_test(tc, test_reload_ends_fight);
+        tcase_add_loop_test(tc, test_follow, 0, ELEMENTSOF(follow_scenarios));
         tcase_add_loop_test(tc, test_hashsize, 0, ELEMENTSOF(hashsize_cases));
         tcase_add_test(tc, test_names);
         suite_add_tcase(s, tc);

@@ -371,21 +371,46 @@ START_TEST(test_read) {
 }
 END_TEST
 
-START_TEST(test_snapshot_paths) {
+START_TEST(test_followed_paths) {
+        /* ip_forward exists in the tree, but belongs to whoever routes: never followed. */
         static const char * const want[] = {
                 "net/netfilter/nf_conntrack_max",
                 "net/netfilter/nf_conntrack_buckets",
-                "net/ipv4/ip_forward",
                 "net/netfilter/nf_conntrack_tcp_timeout_close",
                 "net/netfilter/nf_conntrack_tcp_timeout_established",
                 "net/netfilter/nf_conntrack_udp_timeout",
         };
         _cleanup_strv_free_ char **l = NULL;
 
-        ck_assert_int_eq(sysctl_snapshot_paths(root, &l), 0);
+        ck_assert_int_eq(sysctl_followed_paths(root, &l), 0);
         ck_assert_uint_eq(strv_length(l), ELEMENTSOF(want));
         for (size_t i = 0; i < ELEMENTSOF(want); i++)
                 ck_assert_str_eq(l[i], want[i]);
+}
+END_TEST
+
+static const struct {
+        const char *path;
+        bool followable;
+} followable_cases[] = {
+        { "net/netfilter/nf_conntrack_max", true },
+        { "net/netfilter/nf_conntrack_buckets", true },
+        { "net/netfilter/nf_conntrack_tcp_timeout_established", true },
+        { "net/netfilter/nf_conntrack_udp_timeout_stream", true },
+        { "net/netfilter/nf_conntrack_udp_timeout", true },
+        { "net/netfilter/nf_conntrack_expect_max", false },
+        { "net/netfilter/nf_conntrack_count", false },
+        { "net/ipv4/ip_forward", false },
+        { "net/ipv6/conf/all/forwarding", false },
+        { "net/netfilter/../netfilter/nf_conntrack_max", false },
+        { "net.netfilter.nf_conntrack_max", false },
+        { "net/netfilter/nf_conntrack_tcp_timeout_x/y", false },
+        { "", false },
+};
+
+START_TEST(test_followable) {
+        ck_assert_msg(sysctl_path_followable(followable_cases[_i].path) ==
+                      followable_cases[_i].followable, "%s", followable_cases[_i].path);
 }
 END_TEST
 
@@ -439,7 +464,8 @@ int main(void) {
         tcase_add_test(tc, test_readonly_mode);
         tcase_add_test(tc, test_readonly_mount);
         tcase_add_test(tc, test_read);
-        tcase_add_test(tc, test_snapshot_paths);
+        tcase_add_test(tc, test_followed_paths);
+        tcase_add_loop_test(tc, test_followable, 0, ELEMENTSOF(followable_cases));
         suite_add_tcase(s, tc);
 
         tcase_add_loop_test(pure, test_error_is_readonly, 0, ELEMENTSOF(readonly_cases));
