@@ -21,10 +21,10 @@
  *
  * The ratio: buckets stay as they are while buckets >= max / 4 (kube-proxy's ratio). Every entry
  * is hashed twice, original and reply direction, so a full table at 1:4 has chains of 8 nodes
- * on average, far below the kernel's limit (a random 50..79 per insertion since 6.1.20/6.3;
- * measured on Debian's 6.1.0-57: with 512 buckets, insertions were refused as chaintoolong from
- * 20,404 entries on, 80 nodes a bucket). Keeping the hash size avoids a resize, which rehashes
- * every entry under a global lock; when a raise would leave
+ * on average, far below the kernel's limit (a random 50..79 per insertion; 8..31 before
+ * upstream c77737b736ce). Measured on Debian's 6.1.0-57 with 512 buckets: insertions were
+ * refused as chaintoolong from 20,404 entries on, 80 nodes a bucket. Keeping the hash size
+ * avoids a resize, which rehashes every entry under a global lock; when a raise would leave
  * fewer, the hash is resized to 1:1 (the kernel's own default since 5.15), so that the next few
  * raises need no resize. A bucket costs 8 bytes against an entry's ~256, so 1:1 costs 3% more
  * memory than 1:4. Hash sizes are rounded up to a multiple of 512, what the kernel allocates
