@@ -68,11 +68,13 @@ while read -r id _; do
 done <"$tmp/entries.ok"
 
 # Every event name the code logs: the literal event argument of log_event() and of the guards'
-# wrappers, and the table events, which come from a table in lib/table-policy.c.
+# wrappers, and the table events, which come from tables in lib/table-policy.c and
+# lib/table-rate.c.
 {
         grep -ohE '(log_event|EVENT|report)\([^,]+, *"[a-z][a-z-]*"' "$src"/daemon/*.c |
                 sed 's/.*"\([a-z-]*\)"$/\1/'
         sed -n 's/^ *\[TABLE_EVENT_[A-Z]*\] = "\([a-z-]*\)",$/\1/p' "$src/lib/table-policy.c"
+        sed -n 's/^ *"[a-z_]*", "\(table-[a-z-]*\)",$/\1/p' "$src/lib/table-rate.c"
 } | sort -u >"$tmp/logged"
 [ "$(grep -c . "$tmp/logged")" -ge 20 ] || err "found only $(grep -c . "$tmp/logged") events in the code"
 while read -r event; do

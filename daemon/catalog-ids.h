@@ -40,6 +40,12 @@ static const CatalogId catalog_ids[] = {
         { "table-crit",            "e7a1d2c9a8024f9381ff407e0533ae8f" },
         { "table-ok",              "407ec95050354c0ba04d19b3a5519f85" },
         { "table-full",            "4fef73851ceb48f1a811eb2434eed060" },
+        { "table-raised",          "df8e40a79b6346cbba67703d29dfa14b" },
+        { "table-budget-exhausted", "e31a8d857f074a328adc6279fd836732" },
+        { "table-insert-failed",   "57c4d28f68b148a8ab705822bdca9629" },
+        { "table-early-drop",      "10bc8b01a62249aea6213ad970ecd340" },
+        { "table-chain-too-long",  "14c1b66538da4f8596a54fbf111cdda2" },
+        { "table-clash-resolve",   "c9450db60a754596bd6b80d2ef2595e4" },
 };
 
 /* The id for an event name, or NULL if it has none. */

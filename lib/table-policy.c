@@ -138,6 +138,23 @@ static void evaluate_level(TablePolicy *p, const TablePolicyConfig *c, const Tab
         }
 }
 
+uint64_t table_counter_delta(uint64_t before, uint64_t now, bool *ret_reset) {
+        /* The kernel counts in 32 bits per CPU, so the sum goes down by 2^32 when one CPU's
+         * counter wraps; modulo 2^32 the difference is still exact, as no poll interval sees
+         * 2^31 events. */
+        uint32_t mod = (uint32_t) (now - before);
+
+        *ret_reset = false;
+        if (now >= before)
+                return now - before;
+        if (mod < UINT32_C(1) << 31 && before >= (UINT64_C(1) << 32) - mod)
+                return mod;
+        /* The counters start from zero with the module: what they hold now was counted since
+         * then. */
+        *ret_reset = true;
+        return now;
+}
+
 static void evaluate_drops(TablePolicy *p, const TablePolicyConfig *c, const TableSample *s,
                            TableVerdict *v) {
         uint64_t delta = 0;
@@ -146,19 +163,10 @@ static void evaluate_drops(TablePolicy *p, const TablePolicyConfig *c, const Tab
                 return;
 
         if (p->have_drop) {
-                /* The kernel counts in 32 bits per CPU, so the sum goes down by 2^32 when one
-                 * CPU's counter wraps; modulo 2^32 the difference is still exact, as no poll
-                 * interval sees 2^31 drops. */
-                uint32_t mod = (uint32_t) (s->drop - p->last_drop);
+                bool reset;
 
-                if (s->drop >= p->last_drop)
-                        delta = s->drop - p->last_drop;
-                else if (mod < UINT32_C(1) << 31 && p->last_drop >= (UINT64_C(1) << 32) - mod)
-                        delta = mod;
-                else {
-                        /* The counters start from zero with the module: what they hold now
-                         * was dropped since then. */
-                        delta = s->drop;
+                delta = table_counter_delta(p->last_drop, s->drop, &reset);
+                if (reset) {
                         p->drop_resets++;
                         v->drop_counter_reset = true;
                 }

@@ -124,3 +124,9 @@ unsigned table_clear_half_points(unsigned threshold);
 
 /* count * 100 / max rounded down, 0 if max is 0; saturates instead of overflowing. */
 unsigned table_percent(uint64_t count, uint64_t max);
+
+/* The increase of a summed per-CPU kernel counter from before to now: exact across the wrap of
+ * one CPU's 32-bit counter; if the counter went down otherwise (the module was reloaded and the
+ * counters started from zero), the new value, with *ret_reset set. Shared by every counter
+ * ctguard follows (drop here, the others in table-rate.h). */
+uint64_t table_counter_delta(uint64_t before, uint64_t now, bool *ret_reset);
