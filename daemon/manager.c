@@ -7,6 +7,7 @@
 #include "manager.h"
 #include "snapshot.h"
 #include "strv.h"
+#include "time-util.h"
 
 static void log_config_errors(const ConfigErrors *e) {
         for (size_t i = 0; i < e->n; i++)
@@ -33,6 +34,39 @@ static void format_status(Manager *m, char *buf, size_t size) {
                  guard_mode_to_string(m->config->mode), table, mc.present, mc.guarded, sc.ok,
                  sc.guarded, mc.heals + sc.restores,
                  mc.flapping ? "stopped: modules flapping" : mc.held ? "held" : "not held");
+}
+
+/* What the daemon enforces, for every reader. The sysctl guard will feed its own rows (owned and
+ * followed, with their status); until then they come from the configuration. */
+static void publish_sysctls(Manager *m) {
+        _cleanup_free_ DaemonSysctl *rows = NULL;
+        const Config *c = m->config;
+
+        rows = calloc(c->n_sysctls ?: 1, sizeof(DaemonSysctl));
+        if (!rows)
+                return;
+        for (size_t i = 0; i < c->n_sysctls; i++) {
+                bool owned = !c->sysctls[i].origin || !streq(c->sysctls[i].origin, "snapshot");
+
+                rows[i] = (DaemonSysctl) {
+                        .path = c->sysctls[i].path,
+                        .value = c->sysctls[i].value,
+                        .origin = owned ? c->sysctls[i].origin : (char *) "followed",
+                        .owned = owned,
+                };
+        }
+        (void) publisher_set_sysctls(m->publisher, rows, c->n_sysctls);
+}
+
+static void publish_config(Manager *m) {
+        _cleanup_free_ char *fp = NULL;
+
+        if (!m->publisher)
+                return;
+        if (daemon_config_fingerprint(m->root, m->config_path, &fp) < 0)
+                fp = NULL;
+        (void) publisher_set_config(m->publisher, fp, m->config_path);
+        publish_sysctls(m);
 }
 
 static void notify_status(Manager *m) {
@@ -141,6 +175,9 @@ int manager_reload(Manager *m) {
                         log_event(LOG_ERR, "config-rejected", NULL,
                                   "Failed to reload the configuration, keeping the previous one: %s",
                                   strerror(-r));
+                if (m->publisher)
+                        (void) publisher_set_reload(m->publisher, now_usec(CLOCK_REALTIME), false,
+                                                    errors.n > 0 ? errors.messages[0] : strerror(-r));
                 (void) sd_notify(false, "READY=1");
                 notify_status(m);
                 return r;
@@ -150,6 +187,9 @@ int manager_reload(Manager *m) {
         m->config = TAKE_PTR(c);
         m->reloads++;
         log_config_loaded(m->config, "reloaded");
+        publish_config(m);
+        if (m->publisher)
+                (void) publisher_set_reload(m->publisher, now_usec(CLOCK_REALTIME), true, NULL);
 
         r = sysctl_guard_set_config(m->sysctl_guard, m->config);
         if (r < 0)
@@ -272,6 +312,7 @@ int manager_run(Manager *m) {
         int r;
 
         log_config_loaded(m->config, "loaded");
+        publish_config(m);
         (void) sd_notify(false, "READY=1");
         notify_status(m);
 
