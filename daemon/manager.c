@@ -3,9 +3,13 @@
 #include <signal.h>
 #include <systemd/sd-daemon.h>
 
+#include "daemon-state.h"
 #include "log.h"
 #include "manager.h"
+#include "run-file.h"
+#include "sysctl-policy.h"
 #include "strv.h"
+#include "time-util.h"
 
 static void log_config_errors(const ConfigErrors *e) {
         for (size_t i = 0; i < e->n; i++)
@@ -32,6 +36,71 @@ static void format_status(Manager *m, char *buf, size_t size) {
                  guard_mode_to_string(m->config->mode), table, mc.present, mc.guarded, sc.ok,
                  sc.guarded, mc.heals + sc.restores,
                  mc.flapping ? "stopped: modules flapping" : mc.held ? "held" : "not held");
+}
+
+/* What the daemon enforces, for every reader: the sysctl guard's own rows, owned and followed,
+ * with their status. The publisher rewrites the state file only when they changed. */
+typedef struct SysctlRows {
+        DaemonSysctl *rows;
+        size_t n, allocated;
+} SysctlRows;
+
+static void collect_sysctl(const SysctlGuardView *v, void *userdata) {
+        SysctlRows *t = userdata;
+
+        if (t->n >= t->allocated) {
+                size_t k = MAX(t->allocated * 2, (size_t) 16);
+                DaemonSysctl *n = reallocarray(t->rows, k, sizeof(DaemonSysctl));
+
+                if (!n)
+                        return;
+                t->rows = n;
+                t->allocated = k;
+        }
+        t->rows[t->n++] = (DaemonSysctl) {
+                .path = (char *) v->path,
+                .value = (char *) v->value,
+                .origin = (char *) v->origin,
+                .owned = v->owned,
+                .status = (char *) sysctl_key_status_to_string(v->status),
+        };
+}
+
+static void publish_sysctls(Manager *m) {
+        SysctlRows t = {};
+
+        if (!m->publisher || !m->sysctl_guard)
+                return;
+        sysctl_guard_foreach(m->sysctl_guard, collect_sysctl, &t);
+        (void) publisher_set_sysctls(m->publisher, t.rows, t.n);
+        free(t.rows);
+}
+
+/* Followed values survive a restart of the daemon, not a reboot: the previous run left them in
+ * its state file under /run/ctguard. Read before this run publishes anything. */
+static void seed_followed(Manager *m, const DaemonState *previous) {
+        for (size_t i = 0; i < previous->n_sysctls; i++) {
+                const DaemonSysctl *d = &previous->sysctls[i];
+                int r;
+
+                if (d->owned || !d->path || !d->value)
+                        continue;
+                r = sysctl_guard_seed_followed(m->sysctl_guard, d->path, d->value);
+                if (r < 0 && r != -EPERM)
+                        log_debug_errno(r, "Ignoring the followed value %s=%s of the previous run: %m",
+                                        d->path, d->value);
+        }
+}
+
+static void publish_config(Manager *m) {
+        _cleanup_free_ char *fp = NULL;
+
+        if (!m->publisher)
+                return;
+        if (daemon_config_fingerprint(m->root, m->config_path, &fp) < 0)
+                fp = NULL;
+        (void) publisher_set_config(m->publisher, fp, m->config_path);
+        publish_sysctls(m);
 }
 
 static void notify_status(Manager *m) {
@@ -69,6 +138,9 @@ static int on_tick(sd_event_source *s, uint64_t usec, void *userdata) {
         module_guard_tick(m->module_guard);
         if (sysctl_guard_tick(m->sysctl_guard, usec) > 0)
                 notify_status(m);
+        /* Also what a file watch changed between ticks: the file is rewritten only if a row
+         * differs. */
+        publish_sysctls(m);
         /* The table guard picks the interval: faster while the table is filling up. */
         next = table_guard_tick(m->table_guard, usec, &table_changed);
         if (table_changed)
@@ -137,6 +209,9 @@ int manager_reload(Manager *m) {
                         log_event(LOG_ERR, "config-rejected", NULL,
                                   "Failed to reload the configuration, keeping the previous one: %s",
                                   strerror(-r));
+                if (m->publisher)
+                        (void) publisher_set_reload(m->publisher, now_usec(CLOCK_REALTIME), false,
+                                                    errors.n > 0 ? errors.messages[0] : strerror(-r));
                 (void) sd_notify(false, "READY=1");
                 notify_status(m);
                 return r;
@@ -146,6 +221,9 @@ int manager_reload(Manager *m) {
         m->config = TAKE_PTR(c);
         m->reloads++;
         log_config_loaded(m->config, "reloaded");
+        publish_config(m);
+        if (m->publisher)
+                (void) publisher_set_reload(m->publisher, now_usec(CLOCK_REALTIME), true, NULL);
 
         r = sysctl_guard_set_config(m->sysctl_guard, m->config);
         if (r < 0)
@@ -181,6 +259,7 @@ Manager *manager_free(Manager *m) {
 
 int manager_new(const char *root, const char *config_path, Config *config, Manager **ret) {
         _cleanup_(manager_freep) Manager *m = NULL;
+        _cleanup_(daemon_state_done) DaemonState previous = {};
         sigset_t mask;
         int r;
 
@@ -195,6 +274,12 @@ int manager_new(const char *root, const char *config_path, Config *config, Manag
         if (!m->root || (config_path && !m->config_path) ||
             asprintf(&m->sysctl_root, "%s/proc/sys", m->root) < 0)
                 return -ENOMEM;
+
+        /* What the previous run followed, before this run's publisher replaces its file. */
+        r = daemon_state_load(m->root, &previous);
+        if (r < 0 && r != -ENOENT)
+                log_warning_errno(r, "Ignoring the state a previous ctguard left in %s%s/%s: %s",
+                                  m->root, DAEMON_STATE_DIR, DAEMON_STATE_FILE, run_file_strerror(r));
 
         /* First, so that the guards' first events are already recorded for "ctguard status".
          * Two daemons on one root would fight each other: refuse the second. */
@@ -246,9 +331,7 @@ int manager_new(const char *root, const char *config_path, Config *config, Manag
         r = sysctl_guard_new(m->sysctl_root, m->event, m->config, &m->sysctl_guard);
         if (r < 0)
                 return r;
-        /* Followed values survive a restart of the daemon, not a reboot: the values the
-         * previous run followed are to be read from its state file under /run/ctguard and
-         * handed to sysctl_guard_seed_followed() here, before the first tick. */
+        seed_followed(m, &previous);
 
         /* After the sysctl guard: a heal hands over to it. */
         r = module_guard_new(m, &m->module_guard);
@@ -267,6 +350,7 @@ int manager_run(Manager *m) {
         int r;
 
         log_config_loaded(m->config, "loaded");
+        publish_config(m);
         (void) sd_notify(false, "READY=1");
         notify_status(m);
 

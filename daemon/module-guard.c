@@ -9,6 +9,7 @@
 #include "log.h"
 #include "manager.h"
 #include "module-guard.h"
+#include "run-file.h"
 #include "module-policy.h"
 #include "module-settle.h"
 #include "modules.h"
@@ -284,9 +285,11 @@ static void report_held(const Hold *h) {
         if (h->reason)
                 fields_add(&f, "CTGUARD_REASON=%s", h->reason);
         if (h->until != USEC_INFINITY) {
-                usec_t now = now_usec(CLOCK_REALTIME);
+                usec_t now = hold_clock_now(h, now_usec);
 
-                fields_add(&f, "CTGUARD_UNTIL_USEC=%llu", (unsigned long long) h->until);
+                /* The journal's field stays wall-clock time, as it always was. */
+                fields_add(&f, "CTGUARD_UNTIL_USEC=%llu",
+                           (unsigned long long) hold_wallclock(h, h->until, now_usec));
                 /* Whole seconds, rounded up: "for another 59min 59s 719ms 586us" says too much. */
                 format_timespan(span, sizeof(span),
                                 h->until > now ? (h->until - now + USEC_PER_SEC - 1) /
@@ -301,7 +304,7 @@ static void report_held(const Hold *h) {
 
 static void guard_refresh_hold(ModuleGuard *g) {
         _cleanup_(hold_done) Hold cur = {};
-        usec_t now = now_usec(CLOCK_REALTIME);
+        usec_t now;
         bool have;
         int r;
 
@@ -309,12 +312,13 @@ static void guard_refresh_hold(ModuleGuard *g) {
         if (r < 0 && r != -ENOENT) {
                 /* A hold that cannot be read holds nothing: keep guarding, but say so. */
                 if (!g->hold_broken_reported)
-                        log_warning_errno(r, "Failed to read the hold file, ignoring it: %m");
+                        log_warning("The hold file %s, ignoring it.", run_file_strerror(r));
                 g->hold_broken_reported = true;
                 r = -ENOENT;
         } else if (r >= 0)
                 g->hold_broken_reported = false;
         have = r >= 0;
+        now = hold_clock_now(have ? &cur : g->have_hold ? &g->hold : NULL, now_usec);
 
         switch (module_policy_hold_transition(g->have_hold ? &g->hold : NULL, have ? &cur : NULL,
                                               g->held, now)) {

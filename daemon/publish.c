@@ -88,10 +88,47 @@ void publisher_update(Publisher *p, const Config *c, unsigned heals, unsigned re
                 free(p->state.mode);
                 p->state.mode = mode;
         }
+        p->state.warn_percent = c->warn_percent;
+        p->state.crit_percent = c->crit_percent;
         p->state.heals = heals;
         p->state.restores = restores;
-        daemon_state_clear_desired(&p->state);
-        for (size_t i = 0; i < c->n_sysctls; i++)
-                (void) daemon_state_set_desired(&p->state, c->sysctls[i].path, c->sysctls[i].value);
         save(p);
+}
+
+int publisher_set_sysctls(Publisher *p, const DaemonSysctl *rows, size_t n) {
+        int r = daemon_state_set_sysctls(&p->state, rows, n);
+
+        if (r >= 0)
+                save(p);
+        return r;
+}
+
+static int replace(char **dst, const char *v) {
+        char *n = NULL;
+
+        if (v && !(n = strdup(v)))
+                return -ENOMEM;
+        free(*dst);
+        *dst = n;
+        return 0;
+}
+
+int publisher_set_config(Publisher *p, const char *fingerprint, const char *config_main) {
+        int r;
+
+        r = replace(&p->state.fingerprint, fingerprint);
+        if (r >= 0)
+                r = replace(&p->state.config_main, config_main);
+        if (r >= 0)
+                save(p);
+        return r;
+}
+
+int publisher_set_reload(Publisher *p, usec_t time, bool ok, const char *error) {
+        int r = replace(&p->state.reload_error, ok ? NULL : error);
+
+        p->state.reload = ok ? DAEMON_RELOAD_OK : DAEMON_RELOAD_REJECTED;
+        p->state.reload_time = time;
+        save(p);
+        return r;
 }

@@ -8,6 +8,7 @@
 #include "log.h"
 #include "module-policy.h"
 #include "parse-util.h"
+#include "run-file.h"
 #include "verbs.h"
 
 static const char *format_wallclock(char *buf, size_t size, usec_t t) {
@@ -40,7 +41,7 @@ int verb_hold(int argc, char *argv[]) {
                 "                     until released (default 1h)\n"
                 "     --reason=TEXT   Why, for the journal (one line, at most 256 bytes)\n";
         char span[FORMAT_TIMESPAN_MAX], when[64];
-        usec_t duration = HOLD_DURATION_DEFAULT, now;
+        usec_t duration = HOLD_DURATION_DEFAULT;
         const char *reason = NULL;
         Hold h;
         int c, r;
@@ -74,13 +75,7 @@ int verb_hold(int argc, char *argv[]) {
         if (r >= 0)
                 return r;
 
-        now = now_usec(CLOCK_REALTIME);
-        h = (Hold) {
-                .held = true,
-                .since = now,
-                .until = duration == USEC_INFINITY ? USEC_INFINITY : now + duration,
-                .reason = (char *) reason,
-        };
+        h = hold_make(true, duration, reason, now_usec);
         r = hold_save(arg_root, &h);
         if (r < 0)
                 return log_error_errno(r, "Failed to write the hold file: %m"), EXIT_FAILURE;
@@ -91,7 +86,7 @@ int verb_hold(int argc, char *argv[]) {
         else
                 printf("On hold for %s, until %s%s%s%s.\n",
                        format_timespan(span, sizeof(span), duration),
-                       format_wallclock(when, sizeof(when), h.until), reason ? " (" : "",
+                       format_wallclock(when, sizeof(when), hold_wallclock(&h, h.until, now_usec)), reason ? " (" : "",
                        strempty(reason), reason ? ")" : "");
         return EXIT_SUCCESS;
 }
@@ -112,10 +107,10 @@ int verb_release(int argc, char *argv[]) {
 
         r = hold_load(arg_root, &old);
         if (r < 0 && r != -ENOENT)
-                log_warning_errno(r, "Failed to read the hold file, replacing it: %m");
-        was_held = r >= 0 && module_policy_hold_active(&old, now_usec(CLOCK_REALTIME));
+                log_warning("The hold file %s, replacing it.", run_file_strerror(r));
+        was_held = r >= 0 && hold_in_force(&old, now_usec);
 
-        h = (Hold) { .held = false, .since = now_usec(CLOCK_REALTIME) };
+        h = hold_make(false, 0, NULL, now_usec);
         r = hold_save(arg_root, &h);
         if (r < 0)
                 return log_error_errno(r, "Failed to write the hold file: %m"), EXIT_FAILURE;

@@ -261,7 +261,7 @@ int verb_repair(int argc, char *argv[]) {
                 return verb_config_exit_status(r);
 
         r = hold_load(arg_root, &h);
-        if (r >= 0 && module_policy_hold_active(&h, now_usec(CLOCK_REALTIME)) && !dry_run &&
+        if (r >= 0 && hold_in_force(&h, now_usec) && !dry_run &&
             !ignore_hold) {
                 log_error("ctguard is on hold%s%s%s; not repairing. Run 'ctguard release' first, or use --ignore-hold.",
                           h.reason ? " (" : "", strempty(h.reason), h.reason ? ")" : "");

@@ -12,6 +12,7 @@
 #include "log.h"
 #include "module-policy.h"
 #include "modules.h"
+#include "run-file.h"
 #include "snapshot.h"
 #include "sysctl-key.h"
 #include "sysctl.h"
@@ -33,16 +34,36 @@ static const char *health_to_string(Health h) {
 
 /* Critical beats warning beats unknown beats ok: "unknown" only when nothing found is worse
  * than what could not be checked. */
-static void health_raise(Health *h, Health n) {
+static int health_rank(Health h) {
         static const int rank[] = { [HEALTH_OK] = 0, [HEALTH_UNKNOWN] = 1, [HEALTH_WARNING] = 2,
                                     [HEALTH_CRITICAL] = 3 };
-        if (rank[n] > rank[*h])
+        return rank[h];
+}
+
+static void health_raise(Health *h, Health n) {
+        if (health_rank(n) > health_rank(*h))
                 *h = n;
 }
 
-/* A table-full event this recent makes the status critical: the drop counters themselves
- * count since boot and cannot say "now". */
-#define RECENT_FULL_USEC (5 * USEC_PER_MINUTE)
+/* "252,101": counts are read at a glance. */
+static const char *format_count(char buf[static 32], uint64_t v) {
+        char t[32];
+        size_t n, o = 0;
+
+        n = (size_t) snprintf(t, sizeof(t), "%" PRIu64, v);
+        for (size_t i = 0; i < n; i++) {
+                if (i > 0 && (n - i) % 3 == 0)
+                        buf[o++] = ',';
+                buf[o++] = t[i];
+        }
+        buf[o] = '\0';
+        return buf;
+}
+
+/* One word per level, the same as the health: "critical", not "crit". */
+static const char *level_to_string(TableLevel l) {
+        return l == TABLE_LEVEL_CRIT ? "critical" : l == TABLE_LEVEL_WARN ? "warning" : "ok";
+}
 
 typedef struct ModuleRow {
         char *name;
@@ -58,6 +79,7 @@ typedef struct SysctlRow {
         const char *origin;
         char *actual;           /* NULL: unavailable */
         int error;
+        bool owned;             /* false: followed, any value is right */
         bool ok;
 } SysctlRow;
 
@@ -76,7 +98,12 @@ typedef struct Status {
         bool have_sample;
         int sample_error;
         TableLevel level;
+        unsigned warn_percent, crit_percent;    /* 0: unknown */
+        bool thresholds_from_daemon;
+        bool config_changed;
         char **problems;
+        char *reason;           /* the first line's: the worst problem, or the table */
+        Health reason_health;
 } Status;
 
 static void status_done(Status *s) {
@@ -94,6 +121,7 @@ static void status_done(Status *s) {
         }
         free(s->sysctls);
         strv_free(s->problems);
+        free(s->reason);
 }
 
 static int problem(Status *s, Health h, const char *fmt, ...) _printf_(3, 4);
@@ -108,6 +136,12 @@ static int problem(Status *s, Health h, const char *fmt, ...) {
         va_end(ap);
         if (k < 0)
                 return -ENOMEM;
+        /* The first line names the first of the worst problems. */
+        if (h != HEALTH_OK && (!s->reason || health_rank(h) > health_rank(s->reason_health))) {
+                free(s->reason);
+                s->reason = strdup(m);
+                s->reason_health = h;
+        }
         return strv_push(&s->problems, m);
 }
 
@@ -115,16 +149,43 @@ static int check_daemon(Status *s) {
         int r;
 
         r = daemon_lock_probe(arg_root);
-        if (r < 0 && r != -ENOENT && r != -EACCES)
+        if (r == -ENOMEM)
                 return r;
+        if (r < 0 && r != -ENOENT)
+                return problem(s, HEALTH_UNKNOWN, "%s/run/ctguard/%s %s", arg_root, DAEMON_LOCK_FILE,
+                               run_file_strerror(r));
         s->running = r > 0;
         if (!s->running)
-                return problem(s, HEALTH_WARNING, "the ctguard daemon is not running");
+                return problem(s, HEALTH_WARNING, "the ctguard daemon is not running; "
+                               "thresholds and sysctls shown are computed from the configuration files");
 
         r = daemon_state_load(arg_root, &s->state);
         if (r == -ENOMEM)
                 return r;
-        s->have_state = r >= 0;
+        if (r < 0)
+                return problem(s, HEALTH_UNKNOWN, "%s/run/ctguard/%s %s", arg_root, DAEMON_STATE_FILE,
+                               run_file_strerror(r));
+        s->have_state = true;
+
+        if (s->state.reload == DAEMON_RELOAD_REJECTED) {
+                r = problem(s, HEALTH_WARNING, "last reload rejected%s%s", s->state.reload_error ? ": " : "",
+                            strempty(s->state.reload_error));
+                if (r < 0)
+                        return r;
+        }
+        if (s->state.fingerprint) {
+                _cleanup_free_ char *fp = NULL;
+
+                r = daemon_config_fingerprint(arg_root, s->state.config_main, &fp);
+                if (r == -ENOMEM)
+                        return r;
+                if (r < 0 || !streq(fp, s->state.fingerprint)) {
+                        s->config_changed = true;
+                        r = problem(s, HEALTH_WARNING, "configuration files changed since the last reload");
+                        if (r < 0)
+                                return r;
+                }
+        }
         return 0;
 }
 
@@ -133,9 +194,12 @@ static int check_hold(Status *s) {
 
         if (r == -ENOENT)
                 return 0;
+        if (r == -ENOMEM)
+                return r;
         if (r < 0)
-                return problem(s, HEALTH_UNKNOWN, "cannot read the hold state: %s", strerror(-r));
-        s->held = module_policy_hold_active(&s->hold, now_usec(CLOCK_REALTIME));
+                return problem(s, HEALTH_UNKNOWN, "the hold file %s/" HOLD_DIR "/" HOLD_FILE " %s",
+                               arg_root, run_file_strerror(r));
+        s->held = hold_in_force(&s->hold, now_usec);
         if (s->held)
                 return problem(s, HEALTH_WARNING, "on hold%s%s: nothing is healed",
                                s->hold.reason ? ": " : "", strempty(s->hold.reason));
@@ -208,116 +272,212 @@ static int check_modules(Status *s, const Config *c) {
         return 0;
 }
 
-static int check_sysctls(Status *s, Config *c, const char *sysctl_root) {
+static int sysctl_row(Status *s, const char *sysctl_root, const char *path, const char *value,
+                      const char *origin, bool owned) {
+        SysctlRow *row = &s->sysctls[s->n_sysctls++];
         int r;
 
-        /* A snapshot lives in the daemon's memory; without a daemon, the current values are
-         * what it would guard. */
-        if (c->sysctl_snapshot) {
-                if (s->have_state)
-                        for (size_t i = 0; i < s->state.n_desired; i++) {
-                                r = config_set_sysctl(c, s->state.desired[i].path,
-                                                      s->state.desired[i].value, "snapshot");
-                                if (r < 0)
-                                        return r;
-                        }
-                else {
-                        r = config_take_snapshot(c, sysctl_root);
-                        if (r < 0)
-                                return problem(s, HEALTH_UNKNOWN, "cannot read sysctls: %s",
-                                               strerror(-r));
-                }
-        }
-
-        s->sysctls = calloc(c->n_sysctls + 1, sizeof(SysctlRow));
-        if (!s->sysctls)
+        row->key = sysctl_path_to_key(path);
+        if (!row->key)
                 return -ENOMEM;
-
-        for (size_t i = 0; i < c->n_sysctls; i++) {
-                SysctlRow *row = &s->sysctls[s->n_sysctls++];
-
-                row->key = sysctl_path_to_key(c->sysctls[i].path);
-                if (!row->key)
-                        return -ENOMEM;
-                row->desired = c->sysctls[i].value;
-                row->origin = c->sysctls[i].origin;
-                row->error = sysctl_read(sysctl_root, c->sysctls[i].path, &row->actual);
-                if (row->error == -ENOMEM)
-                        return row->error;
-                if (row->error < 0) {
-                        r = problem(s, HEALTH_WARNING, "sysctl %s cannot be read: %s", row->key,
-                                    strerror(-row->error));
-                        if (r < 0)
-                                return r;
-                        continue;
-                }
-                row->ok = sysctl_value_equal(row->actual, row->desired);
-                if (!row->ok) {
-                        r = problem(s, HEALTH_WARNING, "sysctl %s is %s, should be %s", row->key,
-                                    row->actual, row->desired);
-                        if (r < 0)
-                                return r;
-                }
+        row->desired = value;
+        row->origin = origin;
+        row->owned = owned;
+        row->error = sysctl_read(sysctl_root, path, &row->actual);
+        if (row->error == -ENOMEM)
+                return row->error;
+        if (row->error < 0) {
+                /* A followed key gone with its module is nothing to warn about. */
+                if (!owned)
+                        return 0;
+                return problem(s, HEALTH_WARNING, "sysctl %s cannot be read: %s", row->key,
+                               strerror(-row->error));
+        }
+        /* A followed value is whatever was written last: the daemon adopts it. */
+        row->ok = !owned || sysctl_value_equal(row->actual, row->desired);
+        if (!row->ok) {
+                r = problem(s, HEALTH_WARNING, "sysctl %s is %s, should be %s", row->key,
+                            row->actual, row->desired);
+                if (r < 0)
+                        return r;
         }
         return 0;
 }
 
-static int check_table(Status *s, const Config *c, const char *sysctl_root) {
-        _cleanup_(ctstat_closep) CtStat *st = NULL;
-        TablePolicyConfig tc = {
-                .warn_percent = c->warn_percent,
-                .crit_percent = c->crit_percent,
-        };
+static int check_sysctls(Status *s, Config *c, const char *sysctl_root) {
         int r;
 
+        /* What the daemon enforces is what counts; the files only without a daemon. */
+        if (s->have_state) {
+                s->sysctls = calloc(s->state.n_sysctls + 1, sizeof(SysctlRow));
+                if (!s->sysctls)
+                        return -ENOMEM;
+                for (size_t i = 0; i < s->state.n_sysctls; i++) {
+                        const DaemonSysctl *d = &s->state.sysctls[i];
+
+                        r = sysctl_row(s, sysctl_root, d->path, d->value, d->origin, d->owned);
+                        if (r < 0)
+                                return r;
+                }
+                return 0;
+        }
+        if (!c)
+                return 0;
+
+        /* Without a daemon, the current values are what it would follow. */
+        if (c->sysctl_snapshot) {
+                r = config_take_snapshot(c, sysctl_root);
+                if (r < 0)
+                        return problem(s, HEALTH_UNKNOWN, "cannot read sysctls: %s", strerror(-r));
+        }
+        s->sysctls = calloc(c->n_sysctls + 1, sizeof(SysctlRow));
+        if (!s->sysctls)
+                return -ENOMEM;
+        for (size_t i = 0; i < c->n_sysctls; i++) {
+                bool owned = !c->sysctls[i].origin || !streq(c->sysctls[i].origin, "snapshot");
+
+                r = sysctl_row(s, sysctl_root, c->sysctls[i].path, c->sysctls[i].value,
+                               owned ? c->sysctls[i].origin : "followed", owned);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+/* "96.2": count/max in tenths of a percent, rounded down. */
+static uint64_t permille(uint64_t count, uint64_t max) {
+        return max == 0 ? 0 : count * 1000 / max;
+}
+
+static int check_table(Status *s, const Config *c, const char *sysctl_root) {
+        _cleanup_(ctstat_closep) CtStat *st = NULL;
+        TablePolicyConfig tc = {};
+        char cnt[32], max[32];
+        uint64_t pm;
+        int r;
+
+        /* The thresholds the daemon enforces; the files' only without one. */
+        if (s->have_state && s->state.crit_percent > 0) {
+                s->warn_percent = s->state.warn_percent;
+                s->crit_percent = s->state.crit_percent;
+                s->thresholds_from_daemon = true;
+        } else if (c) {
+                s->warn_percent = c->warn_percent;
+                s->crit_percent = c->crit_percent;
+        }
+        tc = (TablePolicyConfig) { .warn_percent = s->warn_percent, .crit_percent = s->crit_percent };
+
         r = ctstat_open(sysctl_root, &st);
-        if (r < 0)
+        if (r == -ENOMEM)
                 return r;
-        r = ctstat_sample(st, &s->sample);
+        if (r >= 0)
+                r = ctstat_sample(st, &s->sample);
         if (r < 0) {
                 s->sample_error = r;
                 return problem(s, HEALTH_UNKNOWN, "cannot read the conntrack count: %s", strerror(-r));
         }
         s->have_sample = true;
-        s->level = table_level_plain(&tc, s->sample.count, s->sample.max);
-        if (s->level >= TABLE_LEVEL_CRIT)
-                r = problem(s, HEALTH_CRITICAL, "conntrack table %u%% full (%" PRIu32 " of %" PRIu32 ")",
-                            table_percent(s->sample.count, s->sample.max), s->sample.count, s->sample.max);
-        else if (s->level >= TABLE_LEVEL_WARN)
-                r = problem(s, HEALTH_WARNING, "conntrack table %u%% full (%" PRIu32 " of %" PRIu32 ")",
-                            table_percent(s->sample.count, s->sample.max), s->sample.count, s->sample.max);
+        if (!s->sample.has_cpu_stats) {
+                r = problem(s, HEALTH_OK, "the drop counters cannot be read (they need "
+                            "/proc/net/stat/nf_conntrack or ctnetlink with CAP_NET_ADMIN)");
+                if (r < 0)
+                        return r;
+        }
+        pm = permille(s->sample.count, s->sample.max);
+        s->level = s->crit_percent > 0 ? table_level_plain(&tc, s->sample.count, s->sample.max) :
+                                         TABLE_LEVEL_OK;
+        if (s->level != TABLE_LEVEL_OK)
+                r = problem(s, s->level == TABLE_LEVEL_CRIT ? HEALTH_CRITICAL : HEALTH_WARNING,
+                            "table %" PRIu64 ".%" PRIu64 "%% full (%s of %s), %s at %u%%",
+                            pm / 10, pm % 10, format_count(cnt, s->sample.count),
+                            format_count(max, s->sample.max),
+                            level_to_string(s->level),
+                            s->level == TABLE_LEVEL_CRIT ? s->crit_percent : s->warn_percent);
         if (r < 0)
                 return r;
 
         for (size_t i = 0; s->have_state && i < s->state.n_events; i++) {
                 const DaemonEvent *e = daemon_state_event(&s->state, i);
 
-                if (streq(e->name, "table-full") && e->time + RECENT_FULL_USEC > now_usec(CLOCK_REALTIME))
+                if (streq(e->name, "table-full") &&
+                    e->time + TABLE_FULL_RECENT_USEC > now_usec(CLOCK_REALTIME))
                         return problem(s, HEALTH_CRITICAL, "the table was full and packets were "
-                                       "dropped within the last 5 minutes");
+                                       "dropped within the last %u minutes",
+                                       (unsigned) (TABLE_FULL_RECENT_USEC / USEC_PER_MINUTE));
         }
         return 0;
 }
 
-static void print_time(char *buf, size_t n, usec_t t) {
+/* RFC 3339 with the zone's offset: "2026-12-01T22:05:26+01:00". */
+static const char *format_time(char *buf, size_t n, usec_t t) {
         time_t sec = (time_t) (t / USEC_PER_SEC);
+        char zone[8];
         struct tm tm;
 
-        if (!localtime_r(&sec, &tm) || strftime(buf, n, "%Y-%m-%d %H:%M:%S", &tm) == 0)
+        if (!localtime_r(&sec, &tm) || strftime(buf, n, "%Y-%m-%dT%H:%M:%S", &tm) == 0 ||
+            strftime(zone, sizeof(zone), "%z", &tm) != 5) {
                 snprintf(buf, n, "@%" PRIu64, t / USEC_PER_SEC);
+                return buf;
+        }
+        snprintf(buf + strlen(buf), n - strlen(buf), "%.3s:%.2s", zone, zone + 3);
+        return buf;
 }
 
-static void print_text(const Status *s, const Config *c) {
-        char buf[64];
+/* Perfdata as the monitoring plugin guidelines have it: count in entries with warn and crit
+ * from the percents, drops as a counter ("c"), empty where unknown. */
+static void print_perfdata(const Status *s) {
+        if (!s->have_sample) {
+                printf("count=;;;0; drops=c");
+                return;
+        }
+        printf("count=%" PRIu32, s->sample.count);
+        if (s->crit_percent > 0)
+                printf(";%" PRIu64 ";%" PRIu64, (uint64_t) s->sample.max * s->warn_percent / 100,
+                       (uint64_t) s->sample.max * s->crit_percent / 100);
+        else
+                printf(";;");
+        printf(";0;%" PRIu32 " drops=", s->sample.max);
+        if (s->sample.has_cpu_stats)
+                printf("%" PRIu64, s->sample.drop);
+        printf("c");
+}
 
-        printf("ctguard: %s\n", s->running ? "running" : "not running");
+static void print_text(const Status *s) {
+        char buf[64], cnt[32], max[32];
+
+        /* The verdict first: a monitoring system shows this line only. */
+        printf("CTGUARD ");
+        for (const char *p = health_to_string(s->health); *p; p++)
+                putchar(*p - 'a' + 'A');
+        printf(" - ");
+        if (s->reason)
+                printf("%s", s->reason);
+        else if (s->have_sample) {
+                uint64_t pm = permille(s->sample.count, s->sample.max);
+
+                printf("table %" PRIu64 ".%" PRIu64 "%% full (%s of %s)", pm / 10, pm % 10,
+                       format_count(cnt, s->sample.count), format_count(max, s->sample.max));
+        } else
+                printf("no problem found");
+        printf(" | ");
+        print_perfdata(s);
+        printf("\n");
+
+        printf("daemon: %s\n", s->running ? "running" : "not running");
         if (s->running && s->have_state) {
-                print_time(buf, sizeof(buf), s->state.started);
+                format_time(buf, sizeof(buf), s->state.started);
                 printf("  pid %u, mode %s, since %s, %u chain heal(s), %u sysctl restore(s)\n",
                        s->state.pid, strempty(s->state.mode), buf, s->state.heals, s->state.restores);
+                if (s->state.reload != DAEMON_RELOAD_NONE) {
+                        format_time(buf, sizeof(buf), s->state.reload_time);
+                        printf("  last reload %s at %s%s%s\n", daemon_reload_to_string(s->state.reload),
+                               buf, s->state.reload_error ? ": " : "", strempty(s->state.reload_error));
+                }
+                if (s->config_changed)
+                        printf("  configuration files changed since the last reload\n");
         }
         if (s->held) {
-                print_time(buf, sizeof(buf), s->hold.until);
+                format_time(buf, sizeof(buf), hold_wallclock(&s->hold, s->hold.until, now_usec));
                 printf("hold: held%s%s, until %s\n", s->hold.reason ? " for " : "",
                        strempty(s->hold.reason), s->hold.until == USEC_INFINITY ? "released" : buf);
         } else
@@ -330,22 +490,32 @@ static void print_text(const Status *s, const Config *c) {
                        s->modules[i].guarded && !streq(s->modules[i].guarded, s->modules[i].name) ? " as " : "",
                        s->modules[i].guarded && !streq(s->modules[i].guarded, s->modules[i].name) ? s->modules[i].guarded : "");
 
-        printf("sysctls:%s\n", s->n_sysctls == 0 ? " none guarded" : "");
+        printf("sysctls:%s\n", s->n_sysctls == 0 ? " none" : "");
         for (size_t i = 0; i < s->n_sysctls; i++) {
                 const SysctlRow *r = &s->sysctls[i];
 
                 if (!r->actual)
                         printf("  %-50s %s (want %s)\n", r->key, strerror(-r->error), r->desired);
+                else if (!r->owned)
+                        printf("  %-50s %s followed\n", r->key, r->actual);
                 else if (r->ok)
-                        printf("  %-50s %s ok\n", r->key, r->actual);
+                        printf("  %-50s %s ok (%s)\n", r->key, r->actual, strempty(r->origin));
                 else
-                        printf("  %-50s %s DRIFTED (want %s)\n", r->key, r->actual, r->desired);
+                        printf("  %-50s %s DRIFTED (want %s, %s)\n", r->key, r->actual, r->desired,
+                               strempty(r->origin));
         }
 
         if (s->have_sample) {
-                printf("table: %" PRIu32 " of %" PRIu32 " entries (%u%%), level %s (warn %u%%, crit %u%%)\n",
-                       s->sample.count, s->sample.max, table_percent(s->sample.count, s->sample.max),
-                       table_level_to_string(s->level), c->warn_percent, c->crit_percent);
+                uint64_t pm = permille(s->sample.count, s->sample.max);
+
+                printf("table: %s of %s entries (%" PRIu64 ".%" PRIu64 "%%), level %s",
+                       format_count(cnt, s->sample.count), format_count(max, s->sample.max),
+                       pm / 10, pm % 10, level_to_string(s->level));
+                if (s->crit_percent > 0)
+                        printf(" (warning %u%%, critical %u%%, %s)", s->warn_percent, s->crit_percent,
+                               s->thresholds_from_daemon ? "the daemon's" :
+                               "from the configuration files, no daemon's");
+                printf("\n");
                 if (s->sample.has_cpu_stats)
                         printf("  drop %" PRIu64 ", early_drop %" PRIu64 ", insert_failed %" PRIu64
                                ", error %" PRIu64 " (since boot)\n",
@@ -358,64 +528,116 @@ static void print_text(const Status *s, const Config *c) {
                 for (size_t i = 0; i < s->state.n_events; i++) {
                         const DaemonEvent *e = daemon_state_event(&s->state, i);
 
-                        print_time(buf, sizeof(buf), e->time);
+                        format_time(buf, sizeof(buf), e->time);
                         printf("  %s %-18s %s\n", buf, e->name, e->message);
                 }
         }
 
         STRV_FOREACH(p, s->problems)
                 printf("problem: %s\n", *p);
-        printf("status: %s\n", health_to_string(s->health));
 }
 
-static int print_json(const Status *s, const Config *c) {
+static void json_time(JsonWriter *w, const char *key, usec_t t) {
+        char buf[64];
+
+        json_key(w, key);
+        if (t == USEC_INFINITY)
+                json_null(w);
+        else
+                json_string(w, format_time(buf, sizeof(buf), t));
+}
+
+static void json_counter(JsonWriter *w, const CtSample *sm, const char *key, uint64_t v) {
+        json_key(w, key);
+        if (sm->has_cpu_stats)
+                json_unsigned(w, v);
+        else
+                json_null(w);
+}
+
+static int print_json(const Status *s) {
         JsonWriter w;
 
         json_init(&w, stdout);
         json_begin_object(&w);
         json_key(&w, "version");
-        json_unsigned(&w, 1);
+        json_unsigned(&w, 2);
         json_key(&w, "status");
         json_string(&w, health_to_string(s->health));
         json_key(&w, "exit");
         json_unsigned(&w, s->health);
+        json_key(&w, "reason");
+        if (s->reason)
+                json_string(&w, s->reason);
+        else
+                json_null(&w);
 
         json_key(&w, "daemon");
         json_begin_object(&w);
         json_key(&w, "running");
         json_bool(&w, s->running);
-        if (s->running && s->have_state) {
-                json_key(&w, "pid");
+        json_key(&w, "pid");
+        if (s->have_state)
                 json_unsigned(&w, s->state.pid);
-                json_key(&w, "started_usec");
-                json_unsigned(&w, s->state.started);
-                json_key(&w, "mode");
-                json_string(&w, strempty(s->state.mode));
-                json_key(&w, "heals");
-                json_unsigned(&w, s->state.heals);
-                json_key(&w, "restores");
-                json_unsigned(&w, s->state.restores);
+        else
+                json_null(&w);
+        if (s->have_state)
+                json_time(&w, "started", s->state.started);
+        else {
+                json_key(&w, "started");
+                json_null(&w);
         }
+        json_key(&w, "mode");
+        if (s->have_state && s->state.mode)
+                json_string(&w, s->state.mode);
+        else
+                json_null(&w);
+        json_key(&w, "heals");
+        if (s->have_state)
+                json_unsigned(&w, s->state.heals);
+        else
+                json_null(&w);
+        json_key(&w, "restores");
+        if (s->have_state)
+                json_unsigned(&w, s->state.restores);
+        else
+                json_null(&w);
+        json_key(&w, "reload");
+        if (s->have_state && s->state.reload != DAEMON_RELOAD_NONE) {
+                json_begin_object(&w);
+                json_key(&w, "result");
+                json_string(&w, daemon_reload_to_string(s->state.reload));
+                json_time(&w, "time", s->state.reload_time);
+                json_key(&w, "error");
+                if (s->state.reload_error)
+                        json_string(&w, s->state.reload_error);
+                else
+                        json_null(&w);
+                json_end_object(&w);
+        } else
+                json_null(&w);
+        json_key(&w, "config_changed");
+        if (s->have_state && s->state.fingerprint)
+                json_bool(&w, s->config_changed);
+        else
+                json_null(&w);
         json_end_object(&w);
 
         json_key(&w, "hold");
         json_begin_object(&w);
         json_key(&w, "held");
         json_bool(&w, s->held);
-        if (s->held) {
-                json_key(&w, "since_usec");
-                json_unsigned(&w, s->hold.since);
-                json_key(&w, "until_usec");
-                if (s->hold.until == USEC_INFINITY)
-                        json_null(&w);
-                else
-                        json_unsigned(&w, s->hold.until);
-                json_key(&w, "reason");
-                if (s->hold.reason)
-                        json_string(&w, s->hold.reason);
-                else
-                        json_null(&w);
+        if (s->held)
+                json_time(&w, "until", hold_wallclock(&s->hold, s->hold.until, now_usec));
+        else {
+                json_key(&w, "until");
+                json_null(&w);
         }
+        json_key(&w, "reason");
+        if (s->held && s->hold.reason)
+                json_string(&w, s->hold.reason);
+        else
+                json_null(&w);
         json_end_object(&w);
 
         json_key(&w, "modules");
@@ -454,6 +676,8 @@ static int print_json(const Status *s, const Config *c) {
                         json_null(&w);
                 json_key(&w, "origin");
                 json_string(&w, strempty(r->origin));
+                json_key(&w, "owned");
+                json_bool(&w, r->owned);
                 json_key(&w, "ok");
                 json_bool(&w, r->ok);
                 json_end_object(&w);
@@ -470,23 +694,25 @@ static int print_json(const Status *s, const Config *c) {
                 json_key(&w, "max");
                 json_unsigned(&w, s->sample.max);
                 json_key(&w, "percent");
-                json_unsigned(&w, table_percent(s->sample.count, s->sample.max));
+                json_decimal(&w, s->sample.max == 0 ? 0 : (uint64_t) s->sample.count * 10000 / s->sample.max, 2);
                 json_key(&w, "level");
-                json_string(&w, table_level_to_string(s->level));
-                json_key(&w, "warn_percent");
-                json_unsigned(&w, c->warn_percent);
-                json_key(&w, "crit_percent");
-                json_unsigned(&w, c->crit_percent);
-                if (s->sample.has_cpu_stats) {
-                        json_key(&w, "drop");
-                        json_unsigned(&w, s->sample.drop);
-                        json_key(&w, "early_drop");
-                        json_unsigned(&w, s->sample.early_drop);
-                        json_key(&w, "insert_failed");
-                        json_unsigned(&w, s->sample.insert_failed);
-                        json_key(&w, "error");
-                        json_unsigned(&w, s->sample.error);
-                }
+                json_string(&w, level_to_string(s->level));
+                json_key(&w, "warning_percent");
+                if (s->crit_percent > 0)
+                        json_unsigned(&w, s->warn_percent);
+                else
+                        json_null(&w);
+                json_key(&w, "critical_percent");
+                if (s->crit_percent > 0)
+                        json_unsigned(&w, s->crit_percent);
+                else
+                        json_null(&w);
+                json_key(&w, "thresholds_from");
+                json_string(&w, s->thresholds_from_daemon ? "daemon" : "configuration");
+                json_counter(&w, &s->sample, "drop", s->sample.drop);
+                json_counter(&w, &s->sample, "early_drop", s->sample.early_drop);
+                json_counter(&w, &s->sample, "insert_failed", s->sample.insert_failed);
+                json_counter(&w, &s->sample, "error", s->sample.error);
                 json_end_object(&w);
         } else
                 json_null(&w);
@@ -497,8 +723,7 @@ static int print_json(const Status *s, const Config *c) {
                 const DaemonEvent *e = daemon_state_event(&s->state, i);
 
                 json_begin_object(&w);
-                json_key(&w, "time_usec");
-                json_unsigned(&w, e->time);
+                json_time(&w, "time", e->time);
                 json_key(&w, "event");
                 json_string(&w, e->name);
                 json_key(&w, "message");
@@ -526,7 +751,8 @@ static const char status_usage[] =
         "\n"
         "     --json        One JSON object (schema in ctguard(8))\n"
         "\n"
-        "Exit status, as monitoring plugins expect: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.\n";
+        "Exit status, as monitoring plugins expect: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN;\n"
+        "64 for a usage error.\n";
 
 int verb_status(int argc, char *argv[]) {
         enum { ARG_JSON = _ARG_VERB_FIRST };
@@ -547,37 +773,47 @@ int verb_status(int argc, char *argv[]) {
                         json = true;
                         continue;
                 }
-                /* A usage error is UNKNOWN to a monitoring system. */
                 r = verb_other_option(opt, status_usage);
                 if (r >= 0)
-                        return r == EXIT_SUCCESS ? r : HEALTH_UNKNOWN;
+                        return r;
         }
-        if (verb_no_more_args(argc, argv) >= 0)
-                return HEALTH_UNKNOWN;
+        r = verb_no_more_args(argc, argv);
+        if (r >= 0)
+                return r;
 
-        r = verb_load_config(&c);
-        if (r < 0)
-                return HEALTH_UNKNOWN;
         sysctl_root = verb_sysctl_root();
         if (!sysctl_root)
                 return log_oom(), HEALTH_UNKNOWN;
 
-        r = check_daemon(&s);
+        /* From here on every path prints a verdict, "unknown" with the problem at worst. */
+        r = verb_load_config(&c);
+        if (r == -ENOMEM)
+                return log_oom(), HEALTH_UNKNOWN;
+        if (r < 0) {
+                c = NULL;
+                r = problem(&s, HEALTH_UNKNOWN, "the configuration is invalid (see 'ctguard check-config')");
+        }
+        if (r >= 0)
+                r = check_daemon(&s);
         if (r >= 0)
                 r = check_hold(&s);
-        if (r >= 0)
+        if (r >= 0 && c)
                 r = check_modules(&s, c);
         if (r >= 0)
                 r = check_sysctls(&s, c, sysctl_root);
         if (r >= 0)
                 r = check_table(&s, c, sysctl_root);
-        if (r < 0)
-                return log_error_errno(r, "Failed to collect the status: %m"), HEALTH_UNKNOWN;
+        if (r < 0) {
+                log_error_errno(r, "Failed to collect the status: %m");
+                s.health = HEALTH_UNKNOWN;
+                if (!s.reason)
+                        s.reason = strdup("failed to collect the status");
+        }
 
         if (json)
-                r = print_json(&s, c);
+                r = print_json(&s);
         else {
-                print_text(&s, c);
+                print_text(&s);
                 r = fflush(stdout) == 0 ? 0 : -EIO;
         }
         if (r < 0)

@@ -5,8 +5,10 @@
 #include <sys/file.h>
 #include <sys/stat.h>
 
+#include "conf-files.h"
 #include "daemon-state.h"
 #include "macro.h"
+#include "run-file.h"
 
 static void event_done(DaemonEvent *e) {
         free(e->name);
@@ -14,22 +16,39 @@ static void event_done(DaemonEvent *e) {
         *e = (DaemonEvent) {};
 }
 
-void daemon_state_clear_desired(DaemonState *s) {
-        for (size_t i = 0; i < s->n_desired; i++) {
-                free(s->desired[i].path);
-                free(s->desired[i].value);
-        }
-        free(s->desired);
-        s->desired = NULL;
-        s->n_desired = 0;
+static void sysctl_done(DaemonSysctl *r) {
+        free(r->path);
+        free(r->value);
+        free(r->origin);
+        free(r->status);
+}
+
+void daemon_state_clear_sysctls(DaemonState *s) {
+        for (size_t i = 0; i < s->n_sysctls; i++)
+                sysctl_done(&s->sysctls[i]);
+        free(s->sysctls);
+        s->sysctls = NULL;
+        s->n_sysctls = 0;
 }
 
 void daemon_state_done(DaemonState *s) {
         free(s->mode);
-        daemon_state_clear_desired(s);
+        free(s->fingerprint);
+        free(s->config_main);
+        free(s->reload_error);
+        daemon_state_clear_sysctls(s);
         for (size_t i = 0; i < DAEMON_STATE_EVENTS_MAX; i++)
                 event_done(&s->events[i]);
         *s = (DaemonState) {};
+}
+
+const char *daemon_reload_to_string(DaemonReload r) {
+        static const char * const t[_DAEMON_RELOAD_MAX] = {
+                [DAEMON_RELOAD_NONE] = "none",
+                [DAEMON_RELOAD_OK] = "ok",
+                [DAEMON_RELOAD_REJECTED] = "rejected",
+        };
+        return r >= 0 && r < _DAEMON_RELOAD_MAX ? t[r] : NULL;
 }
 
 static bool valid_name(const char *n) {
@@ -75,33 +94,101 @@ const DaemonEvent *daemon_state_event(const DaemonState *s, size_t i) {
         return &s->events[(s->events_first + i) % DAEMON_STATE_EVENTS_MAX];
 }
 
-int daemon_state_set_desired(DaemonState *s, const char *path, const char *value) {
-        DaemonDesired *n;
+static int dup_or_null(const char *v, char **ret) {
+        *ret = NULL;
+        if (!v)
+                return 0;
+        *ret = strdup(v);
+        return *ret ? 0 : -ENOMEM;
+}
 
-        if (!*path || strchr(path, '=') || strpbrk(path, "\n") || strpbrk(value, "\n"))
-                return -EINVAL;
-        for (size_t i = 0; i < s->n_desired; i++)
-                if (streq(s->desired[i].path, path)) {
-                        char *v = strdup(value);
+int daemon_state_set_sysctls(DaemonState *s, const DaemonSysctl *rows, size_t n) {
+        DaemonSysctl *copy;
 
-                        if (!v)
-                                return -ENOMEM;
-                        free(s->desired[i].value);
-                        s->desired[i].value = v;
-                        return 0;
+        for (size_t i = 0; i < n; i++)
+                if (!rows[i].path || !*rows[i].path || !rows[i].value)
+                        return -EINVAL;
+        copy = calloc(n ?: 1, sizeof(DaemonSysctl));
+        if (!copy)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++) {
+                copy[i].owned = rows[i].owned;
+                if (dup_or_null(rows[i].path, &copy[i].path) < 0 ||
+                    dup_or_null(rows[i].value, &copy[i].value) < 0 ||
+                    dup_or_null(rows[i].origin, &copy[i].origin) < 0 ||
+                    dup_or_null(rows[i].status, &copy[i].status) < 0) {
+                        for (size_t j = 0; j <= i; j++)
+                                sysctl_done(&copy[j]);
+                        free(copy);
+                        return -ENOMEM;
                 }
-
-        n = reallocarray(s->desired, s->n_desired + 1, sizeof(DaemonDesired));
-        if (!n)
-                return -ENOMEM;
-        s->desired = n;
-        n[s->n_desired] = (DaemonDesired) { .path = strdup(path), .value = strdup(value) };
-        if (!n[s->n_desired].path || !n[s->n_desired].value) {
-                free(n[s->n_desired].path);
-                free(n[s->n_desired].value);
-                return -ENOMEM;
         }
-        s->n_desired++;
+        daemon_state_clear_sysctls(s);
+        s->sysctls = copy;
+        s->n_sysctls = n;
+        return 0;
+}
+
+const DaemonSysctl *daemon_state_find_sysctl(const DaemonState *s, const char *path) {
+        for (size_t i = 0; i < s->n_sysctls; i++)
+                if (streq(s->sysctls[i].path, path))
+                        return &s->sysctls[i];
+        return NULL;
+}
+
+static void put_escaped(FILE *f, const char *v) {
+        for (const unsigned char *p = (const unsigned char *) strempty(v); *p; p++)
+                if (*p == '\\')
+                        fputs("\\\\", f);
+                else if (*p == '\t')
+                        fputs("\\t", f);
+                else if (*p == '\n')
+                        fputs("\\n", f);
+                else if (*p < ' ' || *p == 0x7f)
+                        fprintf(f, "\\x%02x", *p);
+                else
+                        fputc(*p, f);
+}
+
+static int hexval(char c) {
+        if (c >= '0' && c <= '9')
+                return c - '0';
+        if (c >= 'a' && c <= 'f')
+                return c - 'a' + 10;
+        if (c >= 'A' && c <= 'F')
+                return c - 'A' + 10;
+        return -1;
+}
+
+/* In place: the result is never longer. A bad escape or a raw control byte: -EBADMSG. */
+static int unescape(char *v) {
+        char *o = v;
+
+        for (char *p = v; *p; p++) {
+                if ((unsigned char) *p < ' ' || *p == 0x7f)
+                        return -EBADMSG;
+                if (*p != '\\') {
+                        *o++ = *p;
+                        continue;
+                }
+                p++;
+                if (*p == '\\')
+                        *o++ = '\\';
+                else if (*p == 't')
+                        *o++ = '\t';
+                else if (*p == 'n')
+                        *o++ = '\n';
+                else if (*p == 'x' && hexval(p[1]) >= 0 && hexval(p[2]) >= 0) {
+                        int c = hexval(p[1]) * 16 + hexval(p[2]);
+
+                        if (c == 0)
+                                return -EBADMSG;
+                        *o++ = (char) c;
+                        p += 2;
+                } else
+                        return -EBADMSG;
+        }
+        *o = '\0';
         return 0;
 }
 
@@ -113,18 +200,99 @@ int daemon_state_format(const DaemonState *s, char **ret) {
         f = open_memstream(&buf, &size);
         if (!f)
                 return -ENOMEM;
-        fprintf(f, "Version=1\nPid=%u\nStarted=%" PRIu64 "\nMode=%s\nHeals=%u\nRestores=%u\n",
-                s->pid, s->started, strempty(s->mode), s->heals, s->restores);
-        for (size_t i = 0; i < s->n_desired; i++)
-                fprintf(f, "Desired=%s=%s\n", s->desired[i].path, s->desired[i].value);
+        fprintf(f, "Version=1\nPid=%u\nStarted=%" PRIu64 "\nMode=", s->pid, s->started);
+        put_escaped(f, s->mode);
+        fprintf(f, "\nWarnPercent=%u\nCritPercent=%u\nHeals=%u\nRestores=%u\n",
+                s->warn_percent, s->crit_percent, s->heals, s->restores);
+        if (s->fingerprint) {
+                fputs("Fingerprint=", f);
+                put_escaped(f, s->fingerprint);
+                fputc('\n', f);
+        }
+        if (s->config_main) {
+                fputs("ConfigMain=", f);
+                put_escaped(f, s->config_main);
+                fputc('\n', f);
+        }
+        if (s->reload != DAEMON_RELOAD_NONE) {
+                fprintf(f, "Reload=%" PRIu64 " %s\n", s->reload_time, daemon_reload_to_string(s->reload));
+                if (s->reload_error) {
+                        fputs("ReloadError=", f);
+                        put_escaped(f, s->reload_error);
+                        fputc('\n', f);
+                }
+        }
+        for (size_t i = 0; i < s->n_sysctls; i++) {
+                const DaemonSysctl *r = &s->sysctls[i];
+
+                fputs("Sysctl=", f);
+                put_escaped(f, r->path);
+                fputc('\t', f);
+                put_escaped(f, r->value);
+                fputc('\t', f);
+                put_escaped(f, r->origin);
+                fprintf(f, "\t%s\t", r->owned ? "owned" : "followed");
+                put_escaped(f, r->status);
+                fputc('\n', f);
+        }
         for (size_t i = 0; i < s->n_events; i++) {
                 const DaemonEvent *e = daemon_state_event(s, i);
 
-                fprintf(f, "Event=%" PRIu64 " %s %s\n", e->time, e->name, e->message);
+                fprintf(f, "Event=%" PRIu64 " %s ", e->time, e->name);
+                put_escaped(f, e->message);
+                fputc('\n', f);
         }
         if (fclose(f) != 0)
                 return -ENOMEM;
         *ret = TAKE_PTR(buf);
+        return 0;
+}
+
+static int take_string(char **dst, const char *v) {
+        char *n = strdup(v);
+
+        if (!n)
+                return -ENOMEM;
+        if (unescape(n) < 0) {
+                free(n);
+                return -EBADMSG;
+        }
+        free(*dst);
+        *dst = n;
+        return 0;
+}
+
+/* "PATH\tVALUE\tORIGIN\towned|followed\tSTATUS", appended to s. */
+static int parse_sysctl(DaemonState *s, char *v) {
+        char *f[5];
+        DaemonSysctl *n;
+
+        for (size_t i = 0; i < 5; i++) {
+                f[i] = v;
+                v = strchr(v, '\t');
+                if ((i < 4) != !!v)
+                        return -EBADMSG;
+                if (v)
+                        *v++ = '\0';
+        }
+        for (size_t i = 0; i < 5; i++)
+                if (unescape(f[i]) < 0)
+                        return -EBADMSG;
+        if (!*f[0] || (!streq(f[3], "owned") && !streq(f[3], "followed")))
+                return -EBADMSG;
+
+        n = reallocarray(s->sysctls, s->n_sysctls + 1, sizeof(DaemonSysctl));
+        if (!n)
+                return -ENOMEM;
+        s->sysctls = n;
+        n = &n[s->n_sysctls];
+        *n = (DaemonSysctl) { .owned = streq(f[3], "owned") };
+        if (dup_or_null(f[0], &n->path) < 0 || dup_or_null(f[1], &n->value) < 0 ||
+            dup_or_null(f[2], &n->origin) < 0 || dup_or_null(f[4], &n->status) < 0) {
+                sysctl_done(n);
+                return -ENOMEM;
+        }
+        s->n_sysctls++;
         return 0;
 }
 
@@ -170,28 +338,41 @@ int daemon_state_parse(const char *text, size_t size, DaemonState *ret) {
                         if (!streq(v, "1"))
                                 return -EPROTONOSUPPORT;
                         version = true;
-                } else if (streq(line, "Pid") || streq(line, "Heals") || streq(line, "Restores")) {
+                } else if (streq(line, "Pid") || streq(line, "Heals") || streq(line, "Restores") ||
+                           streq(line, "WarnPercent") || streq(line, "CritPercent")) {
                         if (parse_u64(v, &u) < 0 || u > UINT32_MAX)
                                 return -EBADMSG;
-                        *(streq(line, "Pid") ? &s.pid : streq(line, "Heals") ? &s.heals : &s.restores) =
-                                (unsigned) u;
+                        *(streq(line, "Pid") ? &s.pid : streq(line, "Heals") ? &s.heals :
+                          streq(line, "Restores") ? &s.restores :
+                          streq(line, "WarnPercent") ? &s.warn_percent : &s.crit_percent) = (unsigned) u;
                 } else if (streq(line, "Started")) {
                         if (parse_u64(v, &s.started) < 0)
                                 return -EBADMSG;
-                } else if (streq(line, "Mode")) {
-                        free(s.mode);
-                        s.mode = strdup(v);
-                        if (!s.mode)
-                                return -ENOMEM;
-                } else if (streq(line, "Desired")) {
-                        char *val = strchr(v, '=');
-
-                        if (!val)
-                                return -EBADMSG;
-                        *val++ = '\0';
-                        r = daemon_state_set_desired(&s, v, val);
+                } else if (streq(line, "Mode") || streq(line, "Fingerprint") ||
+                           streq(line, "ConfigMain") || streq(line, "ReloadError")) {
+                        r = take_string(streq(line, "Mode") ? &s.mode :
+                                        streq(line, "Fingerprint") ? &s.fingerprint :
+                                        streq(line, "ConfigMain") ? &s.config_main : &s.reload_error, v);
                         if (r < 0)
-                                return r == -ENOMEM ? r : -EBADMSG;
+                                return r;
+                } else if (streq(line, "Reload")) {
+                        char *result = strchr(v, ' ');
+
+                        if (!result)
+                                return -EBADMSG;
+                        *result++ = '\0';
+                        if (parse_u64(v, &s.reload_time) < 0)
+                                return -EBADMSG;
+                        if (streq(result, "ok"))
+                                s.reload = DAEMON_RELOAD_OK;
+                        else if (streq(result, "rejected"))
+                                s.reload = DAEMON_RELOAD_REJECTED;
+                        else
+                                return -EBADMSG;
+                } else if (streq(line, "Sysctl")) {
+                        r = parse_sysctl(&s, v);
+                        if (r < 0)
+                                return r;
                 } else if (streq(line, "Event")) {
                         char *name, *msg;
 
@@ -202,7 +383,7 @@ int daemon_state_parse(const char *text, size_t size, DaemonState *ret) {
                         msg = strchr(name, ' ');
                         if (msg)
                                 *msg++ = '\0';
-                        if (parse_u64(v, &u) < 0)
+                        if (parse_u64(v, &u) < 0 || (msg && unescape(msg) < 0))
                                 return -EBADMSG;
                         r = daemon_state_add_event(&s, u, name, msg);
                         if (r < 0)
@@ -231,7 +412,7 @@ static int open_dir(const char *root, bool create) {
                         return r;
         } else if (asprintf(&dir, "%s%s", strempty(root), DAEMON_STATE_DIR) < 0)
                 return -ENOMEM;
-        fd = open(dir, O_DIRECTORY | O_CLOEXEC | O_RDONLY);
+        fd = open(dir, O_DIRECTORY | O_CLOEXEC | O_RDONLY | O_NOFOLLOW);
         return fd < 0 ? negative_errno() : fd;
 }
 
@@ -248,9 +429,19 @@ int daemon_state_save(const char *root, const DaemonState *s) {
         if (dfd < 0)
                 return dfd;
 
-        fd = openat(dfd, DAEMON_STATE_FILE ".tmp", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+        /* Whatever sits at the temporary name (a FIFO would block an open for writing) is
+         * removed, and the file is created anew. */
+        (void) unlinkat(dfd, DAEMON_STATE_FILE ".tmp", 0);
+        fd = openat(dfd, DAEMON_STATE_FILE ".tmp",
+                    O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0644);
         if (fd < 0)
                 return negative_errno();
+        /* 0644 whatever the umask (the unit's is 0077): every reader may read it. */
+        if (fchmod(fd, 0644) < 0) {
+                r = negative_errno();
+                (void) unlinkat(dfd, DAEMON_STATE_FILE ".tmp", 0);
+                return r;
+        }
         n = strlen(text);
         while (done < n) {
                 ssize_t k = write(fd, text + done, n - done);
@@ -274,47 +465,41 @@ int daemon_state_save(const char *root, const DaemonState *s) {
 }
 
 int daemon_state_load(const char *root, DaemonState *ret) {
-        _cleanup_close_ int dfd = -EBADF, fd = -EBADF;
+        _cleanup_close_ int dfd = -EBADF;
         _cleanup_free_ char *buf = NULL;
-        size_t n = 0;
+        size_t n;
+        int r;
 
         dfd = open_dir(root, false);
         if (dfd < 0)
                 return dfd;
-        fd = openat(dfd, DAEMON_STATE_FILE, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-        if (fd < 0)
-                return negative_errno();
-
-        buf = malloc(DAEMON_STATE_SIZE_MAX);
-        if (!buf)
-                return -ENOMEM;
-        for (;;) {
-                ssize_t k = read(fd, buf + n, DAEMON_STATE_SIZE_MAX - n);
-
-                if (k < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return negative_errno();
-                }
-                if (k == 0)
-                        break;
-                n += (size_t) k;
-                if (n >= DAEMON_STATE_SIZE_MAX)
-                        return -EFBIG;
-        }
+        r = run_file_read(dfd, DAEMON_STATE_FILE, DAEMON_STATE_SIZE_MAX, &buf, &n);
+        if (r < 0)
+                return r;
         return daemon_state_parse(buf, n, ret);
 }
 
 static int open_lock(const char *root, bool create) {
-        _cleanup_close_ int dfd = -EBADF;
-        int fd;
+        _cleanup_close_ int dfd = -EBADF, fd = -EBADF;
+        struct stat st;
 
         dfd = open_dir(root, create);
         if (dfd < 0)
                 return dfd;
-        fd = openat(dfd, DAEMON_LOCK_FILE,
-                    O_RDWR | O_CLOEXEC | O_NOFOLLOW | (create ? O_CREAT : 0), 0600);
-        return fd < 0 ? negative_errno() : fd;
+        /* Readers open it read-only: flock(2) needs no write access, and anyone may probe. */
+        if (!create)
+                return run_file_open(dfd, DAEMON_LOCK_FILE);
+
+        fd = openat(dfd, DAEMON_LOCK_FILE, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0644);
+        if (fd < 0)
+                return negative_errno();
+        if (fstat(fd, &st) < 0)
+                return negative_errno();
+        if (!S_ISREG(st.st_mode))
+                return -EBADFD;
+        if ((st.st_mode & 07777) != 0644 && fchmod(fd, 0644) < 0)
+                return negative_errno();
+        return TAKE_FD(fd);
 }
 
 int daemon_lock_take(const char *root) {
@@ -339,4 +524,40 @@ int daemon_lock_probe(const char *root) {
         if (flock(fd, LOCK_SH | LOCK_NB) < 0)
                 return errno == EWOULDBLOCK ? 1 : negative_errno();
         return 0;
+}
+
+/* FNV-1a, 64 bits: enough to tell that files changed, which is all it is for. */
+static void fnv(uint64_t *h, const void *data, size_t n) {
+        for (const unsigned char *p = data; n > 0; n--, p++) {
+                *h ^= *p;
+                *h *= UINT64_C(0x100000001b3);
+        }
+}
+
+int daemon_config_fingerprint(const char *root, const char *main_override, char **ret) {
+        _cleanup_(conf_file_list_done) ConfFileList l = {};
+        uint64_t h = UINT64_C(0xcbf29ce484222325);
+        int r;
+
+        r = conf_files_list(root, main_override, &l);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < l.n; i++) {
+                _cleanup_free_ char *data = NULL;
+                size_t size = 0;
+                int k = l.items[i].error;
+
+                fnv(&h, l.items[i].path, strlen(l.items[i].path) + 1);
+                if (k == 0)
+                        k = conf_file_read(l.items[i].path, DAEMON_STATE_SIZE_MAX, &data, &size);
+                if (k == -ENOMEM)
+                        return k;
+                /* A file that cannot be read counts by why not: fixing it changes the hash. */
+                if (k < 0)
+                        fnv(&h, &k, sizeof(k));
+                else
+                        fnv(&h, data, size);
+                fnv(&h, "", 1);
+        }
+        return asprintf(ret, "%016" PRIx64, h) < 0 ? -ENOMEM : 0;
 }

@@ -5,6 +5,7 @@
 
 #include "hold.h"
 #include "macro.h"
+#include "run-file.h"
 
 void hold_done(Hold *h) {
         if (!h)
@@ -54,6 +55,7 @@ static int parse_usec(const char *s, usec_t *ret) {
 int hold_parse(const char *text, size_t size, Hold *ret) {
         _cleanup_free_ char *copy = NULL, *reason = NULL;
         bool have_state = false, have_since = false, have_until = false, held = false;
+        clockid_t clock = CLOCK_REALTIME;       /* no Clock=: an older ctguard's file */
         usec_t since = 0, until = 0;
         char *line, *next;
 
@@ -84,6 +86,13 @@ int hold_parse(const char *text, size_t size, Hold *ret) {
                         else
                                 return -EBADMSG;
                         have_state = true;
+                } else if (streq(line, "Clock")) {
+                        if (streq(eq + 1, "boottime"))
+                                clock = CLOCK_BOOTTIME;
+                        else if (streq(eq + 1, "realtime"))
+                                clock = CLOCK_REALTIME;
+                        else
+                                return -EBADMSG;
                 } else if (streq(line, "Since")) {
                         if (parse_usec(eq + 1, &since) < 0 || since == USEC_INFINITY)
                                 return -EBADMSG;
@@ -107,6 +116,7 @@ int hold_parse(const char *text, size_t size, Hold *ret) {
 
         *ret = (Hold) {
                 .held = held,
+                .clock = clock,
                 .since = since,
                 .until = held ? until : 0,
                 .reason = held && reason && *reason ? TAKE_PTR(reason) : NULL,
@@ -115,15 +125,22 @@ int hold_parse(const char *text, size_t size, Hold *ret) {
 }
 
 int hold_format(const Hold *h, char **ret) {
+        const char *clock;
         char until[32];
         int n;
 
         if (!hold_reason_valid(h->reason) || h->since == USEC_INFINITY)
                 return -EINVAL;
+        if (h->clock == CLOCK_BOOTTIME)
+                clock = "Clock=boottime\n";
+        else if (h->clock == CLOCK_REALTIME)
+                clock = "";
+        else
+                return -EINVAL;
 
         if (!h->held) {
                 n = asprintf(ret, "# ctguard maintenance hold, see ctguard(8)\n"
-                             "State=released\nSince=%llu\n", (unsigned long long) h->since);
+                             "State=released\n%sSince=%llu\n", clock, (unsigned long long) h->since);
                 return n < 0 ? -ENOMEM : 0;
         }
 
@@ -132,8 +149,8 @@ int hold_format(const Hold *h, char **ret) {
         else
                 snprintf(until, sizeof(until), "%llu", (unsigned long long) h->until);
         n = asprintf(ret, "# ctguard maintenance hold, see ctguard(8)\n"
-                     "State=held\nSince=%llu\nUntil=%s\n%s%s%s",
-                     (unsigned long long) h->since, until,
+                     "State=held\n%sSince=%llu\nUntil=%s\n%s%s%s",
+                     clock, (unsigned long long) h->since, until,
                      h->reason ? "Reason=" : "", strempty(h->reason), h->reason ? "\n" : "");
         return n < 0 ? -ENOMEM : 0;
 }
@@ -147,32 +164,51 @@ char *hold_path(const char *root) {
 }
 
 int hold_load(const char *root, Hold *ret) {
-        _cleanup_free_ char *path = hold_path(root);
-        _cleanup_close_ int fd = -EBADF;
-        char buf[HOLD_FILE_SIZE_MAX + 1];
-        size_t size = 0;
+        _cleanup_free_ char *path = hold_path(root), *buf = NULL;
+        size_t size;
+        int r;
 
         if (!path)
                 return -ENOMEM;
-        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
-        if (fd < 0)
-                return negative_errno();
-
-        for (;;) {
-                ssize_t n = read(fd, buf + size, sizeof(buf) - size);
-
-                if (n < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return negative_errno();
-                }
-                if (n == 0)
-                        break;
-                size += (size_t) n;
-                if (size > HOLD_FILE_SIZE_MAX)
-                        return -EBADMSG;
-        }
+        r = run_file_read(AT_FDCWD, path, HOLD_FILE_SIZE_MAX, &buf, &size);
+        if (r == -EFBIG)
+                return -EBADMSG;
+        if (r < 0)
+                return r;
         return hold_parse(buf, size, ret);
+}
+
+Hold hold_make(bool held, usec_t duration, const char *reason, ClockFunc now) {
+        usec_t t = now(HOLD_CLOCK);
+
+        if (!held)
+                return (Hold) { .clock = HOLD_CLOCK, .since = t };
+        return (Hold) {
+                .held = true,
+                .clock = HOLD_CLOCK,
+                .since = t,
+                .until = duration == USEC_INFINITY || duration >= USEC_INFINITY - t ?
+                         USEC_INFINITY : t + duration,
+                .reason = (char *) reason,
+        };
+}
+
+usec_t hold_clock_now(const Hold *h, ClockFunc now) {
+        return now(h ? h->clock : HOLD_CLOCK);
+}
+
+bool hold_in_force(const Hold *h, ClockFunc now) {
+        return h && h->held && hold_clock_now(h, now) < h->until;
+}
+
+usec_t hold_wallclock(const Hold *h, usec_t t, ClockFunc now) {
+        usec_t n, wall;
+
+        if (t == USEC_INFINITY || h->clock == CLOCK_REALTIME)
+                return t;
+        n = now(h->clock);
+        wall = now(CLOCK_REALTIME);
+        return t >= n ? wall + (t - n) : (n - t > wall ? 0 : wall - (n - t));
 }
 
 static int mkdir_p(const char *root, const char *rel) {
@@ -186,7 +222,11 @@ static int mkdir_p(const char *root, const char *rel) {
                 if (*p != '/' && !end)
                         continue;
                 *p = '\0';
-                if (mkdir(path, 0755) < 0 && errno != EEXIST)
+                if (mkdir(path, 0755) >= 0) {
+                        /* The unit's UMask=0077 would make it 0700: readers are anyone. */
+                        if (chmod(path, 0755) < 0)
+                                return negative_errno();
+                } else if (errno != EEXIST)
                         return negative_errno();
                 if (end)
                         return 0;
@@ -198,17 +238,30 @@ int hold_dir_create(const char *root, char **ret_path) {
         char *p;
         int r;
 
+        _cleanup_close_ int fd = -EBADF;
+        struct stat st;
+
         r = mkdir_p(root, HOLD_DIR);
         if (r < 0)
                 return r;
         if (asprintf(&p, "%s/" HOLD_DIR, strempty(root)) < 0)
                 return -ENOMEM;
+        /* Not a symlink to elsewhere; and one an older ctguard made 0700 under the unit's umask
+         * is opened up, so that "ctguard status" works for anyone. */
+        fd = open(p, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0 || fstat(fd, &st) < 0) {
+                r = negative_errno();
+                free(p);
+                return r;
+        }
+        if (st.st_uid == geteuid() && (st.st_mode & 07777) != 0755)
+                (void) fchmod(fd, 0755);
         *ret_path = p;
         return 0;
 }
 
 int hold_save(const char *root, const Hold *h) {
-        _cleanup_free_ char *text = NULL, *path = NULL, *tmp = NULL;
+        _cleanup_free_ char *text = NULL, *path = NULL, *tmp = NULL, *dir = NULL;
         _cleanup_close_ int fd = -EBADF;
         size_t len, done = 0;
         int r;
@@ -220,7 +273,7 @@ int hold_save(const char *root, const Hold *h) {
         if (!path || asprintf(&tmp, "%s.XXXXXX", path) < 0)
                 return -ENOMEM;
 
-        r = mkdir_p(root, HOLD_DIR);
+        r = hold_dir_create(root, &dir);
         if (r < 0)
                 return r;
 

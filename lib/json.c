@@ -164,6 +164,18 @@ void json_unsigned(JsonWriter *w, uint64_t v) {
                 fprintf(w->f, "%" PRIu64, v);
 }
 
+void json_decimal(JsonWriter *w, uint64_t v, unsigned decimals) {
+        uint64_t scale = 1;
+
+        for (unsigned i = 0; i < decimals; i++)
+                scale *= 10;
+        if (begin_value(w)) {
+                fprintf(w->f, "%" PRIu64, v / scale);
+                if (decimals > 0)
+                        fprintf(w->f, ".%0*" PRIu64, (int) decimals, v % scale);
+        }
+}
+
 void json_bool(JsonWriter *w, bool b) {
         if (begin_value(w))
                 fputs(b ? "true" : "false", w->f);

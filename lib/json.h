@@ -28,6 +28,8 @@ void json_end_array(JsonWriter *w);
 void json_key(JsonWriter *w, const char *key);
 void json_string(JsonWriter *w, const char *s);
 void json_unsigned(JsonWriter *w, uint64_t v);
+/* v / 10^decimals as a decimal number, "96.25" for (9625, 2): exact, no floating point. */
+void json_decimal(JsonWriter *w, uint64_t v, unsigned decimals);
 void json_bool(JsonWriter *w, bool b);
 void json_null(JsonWriter *w);
 

@@ -95,7 +95,8 @@ typedef struct ModuleHealOutcome {
 ModuleHealOutcome module_policy_healed(ModulePolicy *p, const ModulePolicyInput *in, bool ok,
                                        usec_t now);
 
-/* Whether a hold is in force at now (CLOCK_REALTIME): held, and not expired. */
+/* Whether a hold is in force at now (on the hold's own clock, hold_clock_now()): held, and not
+ * expired. */
 bool module_policy_hold_active(const Hold *h, usec_t now);
 
 /* What changed between two looks at the hold file, for the daemon to report once. */

@@ -29,6 +29,11 @@
 #define TABLE_HYSTERESIS_POINTS 5u
 #define TABLE_REPEAT_INTERVAL (5 * USEC_PER_MINUTE)
 
+/* A table-full this recent means the table is full now, and is CRITICAL to every reader: the
+ * daemon repeats table-full at most every TABLE_REPEAT_INTERVAL while drops go on, and the drop
+ * counters themselves count since boot and cannot say "now". */
+#define TABLE_FULL_RECENT_USEC TABLE_REPEAT_INTERVAL
+
 typedef enum TableLevel {
         TABLE_LEVEL_OK,
         TABLE_LEVEL_WARN,

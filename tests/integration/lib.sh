@@ -237,6 +237,16 @@ ctguard_cmd() {
                 -u WATCHDOG_PID "$CTGUARD" --root="$CTG_ROOT" "$@"
 }
 
+# ctguard_cmd_nobody ARGS...: as ctguard_cmd, as the unprivileged user nobody (a monitoring
+# agent). The test directory is opened for traversal so that nobody can reach the root.
+ctguard_cmd_nobody() {
+        require_cmd setpriv
+        chmod o+x "$TEST_TMP" || fail "chmod $TEST_TMP"
+        ns_exec setpriv --reuid=nobody --regid=nogroup --clear-groups \
+                env -u JOURNAL_STREAM -u INVOCATION_ID -u NOTIFY_SOCKET -u WATCHDOG_USEC \
+                -u WATCHDOG_PID "$CTGUARD" --root="$CTG_ROOT" "$@"
+}
+
 # start_ctguard [OPTIONS...]: starts "ctguard OPTIONS... run" in the background in the
 # namespace; its stderr goes to $CTG_LOG, its pid is $CTG_PID.
 start_ctguard() {

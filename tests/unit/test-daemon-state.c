@@ -14,8 +14,11 @@ static const struct {
 } parse_cases[] = {
         { "Version=1\n",                                                 0 },
         { "Version=1\nPid=12\nStarted=34\nMode=monitor\nHeals=2\n",     0 },
-        { "Version=1\nDesired=net/ipv4/ip_forward=1\n",                  0 },
-        { "Version=1\nDesired=net/netfilter/x=a=b\n",                    0 },  /* value may hold '=' */
+        { "Version=1\nSysctl=net/ipv4/ip_forward\t1\tc.conf:3\towned\tok\n", 0 },
+        { "Version=1\nSysctl=net/netfilter/x\ta=b\tfollowed\tfollowed\t\n", 0 },
+        { "Version=1\nSysctl=x\t\\x01\\t\\\\\t\towned\t\n",               0 },
+        { "Version=1\nReload=5 rejected\nReloadError=a.conf:1: bad\n", 0 },
+        { "Version=1\nWarnPercent=1\nCritPercent=2\nFingerprint=00ff\n", 0 },
         { "Version=1\nEvent=5 table-warn 80% full\n",                    0 },
         { "Version=1\nEvent=5 held\n",                                   0 },  /* no message */
         { "Version=1\nFuture=whatever\n",                                0 },  /* unknown: ignored */
@@ -27,7 +30,13 @@ static const struct {
         { "Version=1\nPid=-1\n",                                         -EBADMSG },
         { "Version=1\nPid=99999999999\n",                                -EBADMSG },
         { "Version=1\nno equals sign\n",                                 -EBADMSG },
-        { "Version=1\nDesired=nopath\n",                                 -EBADMSG },
+        { "Version=1\nSysctl=nopath\n",                                  -EBADMSG },
+        { "Version=1\nSysctl=x\t1\to\tmine\tok\n",                        -EBADMSG },
+        { "Version=1\nSysctl=x\t1\to\towned\tok\textra\n",               -EBADMSG },
+        { "Version=1\nSysctl=x\t\\q\to\towned\tok\n",                   -EBADMSG },
+        { "Version=1\nSysctl=x\t\\x00\to\towned\tok\n",                 -EBADMSG },
+        { "Version=1\nReload=5 maybe\n",                                -EBADMSG },
+        { "Version=1\nMode=a\rb\n",                                     -EBADMSG },
         { "Version=1\nEvent=5\n",                                        -EBADMSG },
         { "Version=1\nEvent=x table-ok back\n",                          -EBADMSG },
         { "Version=1\nEvent=5 Bad_Name msg\n",                           -EBADMSG },
@@ -44,13 +53,23 @@ END_TEST
 
 START_TEST(test_round_trip) {
         _cleanup_free_ char *text = NULL, *again = NULL;
-        DaemonState s = { .pid = 42, .started = 1000, .heals = 3, .restores = 7 }, t = {};
+        DaemonState s = { .pid = 42, .started = 1000, .heals = 3, .restores = 7, .warn_percent = 1,
+                          .crit_percent = 2, .reload = DAEMON_RELOAD_REJECTED, .reload_time = 99 },
+                    t = {};
+        /* Values with spaces, tabs, newlines, backslashes, control and 8-bit bytes. */
+        const DaemonSysctl rows[] = {
+                { "net/netfilter/nf_conntrack_max", "262144", "/etc/ctguard/ctguard.conf:12", true, "ok" },
+                { "net/ipv4/ip_local_port_range", "1024\t65535", "followed", false, "followed" },
+                { "net/x/odd", " a\\b\nc\x01\x7f\xc3\xa4 ", "/etc/my dir/a\tb.conf:1", true, "drifted" },
+                { "net/x/empty", "", "followed", false, NULL },
+        };
 
         s.mode = strdup("enforce");
-        ck_assert_int_eq(daemon_state_set_desired(&s, "net/netfilter/nf_conntrack_max", "262144"), 0);
-        ck_assert_int_eq(daemon_state_set_desired(&s, "net/ipv4/ip_local_port_range", "1024\t65535"), 0);
-        ck_assert_int_eq(daemon_state_set_desired(&s, "net/netfilter/nf_conntrack_max", "1000"), 0);
-        ck_assert_int_eq(daemon_state_add_event(&s, 5, "table-warn", "line one\nline two"), 0);
+        s.fingerprint = strdup("0123456789abcdef");
+        s.config_main = strdup("/tmp/with space/c.conf");
+        s.reload_error = strdup("/etc/ctguard/ctguard.conf:3: bad value\tx");
+        ck_assert_int_eq(daemon_state_set_sysctls(&s, rows, ELEMENTSOF(rows)), 0);
+        ck_assert_int_eq(daemon_state_add_event(&s, 5, "table-warn", "line one\nline two \\ x"), 0);
         ck_assert_int_eq(daemon_state_add_event(&s, 6, "Bad Name", "x"), -EINVAL);
 
         ck_assert_int_eq(daemon_state_format(&s, &text), 0);
@@ -59,14 +78,29 @@ START_TEST(test_round_trip) {
         ck_assert_str_eq(text, again);
 
         ck_assert_uint_eq(t.pid, 42);
+        ck_assert_uint_eq(t.started, 1000);
         ck_assert_uint_eq(t.heals, 3);
         ck_assert_uint_eq(t.restores, 7);
+        ck_assert_uint_eq(t.warn_percent, 1);
+        ck_assert_uint_eq(t.crit_percent, 2);
         ck_assert_str_eq(t.mode, "enforce");
-        ck_assert_uint_eq(t.n_desired, 2);
-        ck_assert_str_eq(t.desired[0].value, "1000");           /* replaced, not added */
-        ck_assert_str_eq(t.desired[1].value, "1024\t65535");
+        ck_assert_str_eq(t.fingerprint, "0123456789abcdef");
+        ck_assert_str_eq(t.config_main, "/tmp/with space/c.conf");
+        ck_assert_int_eq(t.reload, DAEMON_RELOAD_REJECTED);
+        ck_assert_uint_eq(t.reload_time, 99);
+        ck_assert_str_eq(t.reload_error, "/etc/ctguard/ctguard.conf:3: bad value\tx");
+        ck_assert_uint_eq(t.n_sysctls, ELEMENTSOF(rows));
+        for (size_t i = 0; i < ELEMENTSOF(rows); i++) {
+                ck_assert_str_eq(t.sysctls[i].path, rows[i].path);
+                ck_assert_str_eq(t.sysctls[i].value, rows[i].value);
+                ck_assert_str_eq(t.sysctls[i].origin, rows[i].origin);
+                ck_assert(t.sysctls[i].owned == rows[i].owned);
+                ck_assert_str_eq(t.sysctls[i].status, strempty(rows[i].status));
+        }
+        ck_assert_ptr_nonnull(daemon_state_find_sysctl(&t, "net/x/odd"));
+        ck_assert_ptr_null(daemon_state_find_sysctl(&t, "net/x"));
         ck_assert_uint_eq(t.n_events, 1);
-        ck_assert_str_eq(daemon_state_event(&t, 0)->message, "line one line two");
+        ck_assert_str_eq(daemon_state_event(&t, 0)->message, "line one line two \\ x");
         daemon_state_done(&s);
         daemon_state_done(&t);
 }
@@ -126,6 +160,75 @@ START_TEST(test_save_load_lock) {
 }
 END_TEST
 
+/* Under the unit's UMask=0077 the files still are readable by everyone; and whatever else sits
+ * at their names (a FIFO, a symlink, garbage) is refused at once, never waited on. */
+START_TEST(test_modes_and_refusals) {
+        char root[] = "/tmp/ctguard-state-XXXXXX";
+        _cleanup_free_ char *dir = NULL, *state = NULL, *lock = NULL, *cmd = NULL;
+        DaemonState s = { .pid = 7 }, t = {};
+        struct stat st;
+        mode_t old;
+        int fd;
+
+        ck_assert_ptr_nonnull(mkdtemp(root));
+        ck_assert_int_ge(asprintf(&dir, "%s/run/ctguard", root), 0);
+        ck_assert_int_ge(asprintf(&state, "%s/state", dir), 0);
+        ck_assert_int_ge(asprintf(&lock, "%s/daemon.lock", dir), 0);
+
+        old = umask(0077);
+        ck_assert_int_eq(daemon_state_save(root, &s), 0);
+        fd = daemon_lock_take(root);
+        umask(old);
+        ck_assert_int_ge(fd, 0);
+        ck_assert_int_eq(stat(dir, &st), 0);
+        ck_assert_uint_eq(st.st_mode & 07777, 0755);
+        ck_assert_int_eq(stat(state, &st), 0);
+        ck_assert_uint_eq(st.st_mode & 07777, 0644);
+        ck_assert_int_eq(stat(lock, &st), 0);
+        ck_assert_uint_eq(st.st_mode & 07777, 0644);
+        close(fd);
+
+        /* A FIFO: refused without blocking (the test would hang here otherwise). */
+        ck_assert_int_eq(unlink(state), 0);
+        ck_assert_int_eq(mkfifo(state, 0644), 0);
+        ck_assert_int_eq(daemon_state_load(root, &t), -EBADFD);
+        ck_assert_int_eq(unlink(lock), 0);
+        ck_assert_int_eq(mkfifo(lock, 0644), 0);
+        ck_assert_int_eq(daemon_lock_probe(root), -EBADFD);
+        ck_assert_int_eq(daemon_lock_take(root), -EBADFD);
+
+        /* A symlink. */
+        ck_assert_int_eq(unlink(state), 0);
+        ck_assert_int_eq(symlink("/etc/passwd", state), 0);
+        ck_assert_int_eq(daemon_state_load(root, &t), -ELOOP);
+        ck_assert_int_eq(unlink(lock), 0);
+        ck_assert_int_eq(symlink("/etc/passwd", lock), 0);
+        ck_assert_int_eq(daemon_lock_probe(root), -ELOOP);
+
+        /* Garbage, and a file too large. */
+        ck_assert_int_eq(unlink(state), 0);
+        ck_assert_int_eq(asprintf(&cmd, "printf 'Version=1\\nPid=x\\n' > '%s'", state) > 0, 1);
+        ck_assert_int_eq(system(cmd), 0);
+        ck_assert_int_eq(daemon_state_load(root, &t), -EBADMSG);
+        free(cmd);
+        ck_assert_int_eq(asprintf(&cmd, "head -c %u /dev/zero > '%s'", DAEMON_STATE_SIZE_MAX + 1, state) > 0, 1);
+        ck_assert_int_eq(system(cmd), 0);
+        ck_assert_int_eq(daemon_state_load(root, &t), -EFBIG);
+
+        /* Saving replaces whatever sits at the name. */
+        ck_assert_int_eq(unlink(state), 0);
+        ck_assert_int_eq(mkfifo(state, 0644), 0);
+        ck_assert_int_eq(daemon_state_save(root, &s), 0);
+        ck_assert_int_eq(daemon_state_load(root, &t), 0);
+        ck_assert_uint_eq(t.pid, 7);
+        daemon_state_done(&t);
+
+        free(cmd);
+        ck_assert_int_eq(asprintf(&cmd, "rm -rf '%s'", root) > 0, 1);
+        ck_assert_int_eq(system(cmd), 0);
+}
+END_TEST
+
 int main(void) {
         Suite *s = suite_create("daemon-state");
         TCase *tc = tcase_create("core");
@@ -136,6 +239,7 @@ int main(void) {
         tcase_add_test(tc, test_round_trip);
         tcase_add_test(tc, test_event_ring);
         tcase_add_test(tc, test_save_load_lock);
+        tcase_add_test(tc, test_modes_and_refusals);
         suite_add_tcase(s, tc);
 
         sr = srunner_create(s);

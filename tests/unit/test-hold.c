@@ -204,6 +204,82 @@ START_TEST(test_save_load) {
 }
 END_TEST
 
+/* A fake clock: boot time runs on steadily, the wall clock is stepped (as NTP or an RTC does at
+ * boot) by step_usec. */
+static usec_t fake_boot = 10 * USEC_PER_SEC;
+static int64_t fake_step;
+
+static usec_t fake_now(clockid_t clock) {
+        usec_t wall = 1700000000 * USEC_PER_SEC + fake_boot;
+
+        if (clock == CLOCK_BOOTTIME)
+                return fake_boot;
+        ck_assert_int_eq(clock, CLOCK_REALTIME);
+        return (usec_t) ((int64_t) wall + fake_step);
+}
+
+static const struct {
+        int64_t step;           /* of the wall clock, after the hold was taken */
+        usec_t elapsed;         /* real time passed since */
+        bool in_force;
+} step_cases[] = {
+        {                               0,  30 * USEC_PER_MINUTE, true  },
+        {  (int64_t) (2 * USEC_PER_HOUR),   1 * USEC_PER_MINUTE, true  },  /* forward: not ended */
+        { -(int64_t) (2 * USEC_PER_HOUR),  61 * USEC_PER_MINUTE, false },  /* back: not prolonged */
+        {  (int64_t) (30 * USEC_PER_DAY),  59 * USEC_PER_MINUTE, true  },
+        {                               0,  61 * USEC_PER_MINUTE, false },
+};
+
+START_TEST(test_clock_step) {
+        _cleanup_free_ char *text = NULL;
+        Hold h, back = {};
+
+        fake_boot = 10 * USEC_PER_SEC;
+        fake_step = 0;
+        h = hold_make(true, USEC_PER_HOUR, "upgrade", fake_now);
+        ck_assert(hold_in_force(&h, fake_now));
+
+        /* Through the file, as the daemon reads what "ctguard hold" wrote. */
+        ck_assert_int_eq(hold_format(&h, &text), 0);
+        ck_assert_ptr_nonnull(strstr(text, "Clock=boottime\n"));
+        ck_assert_int_eq(hold_parse(text, strlen(text), &back), 0);
+
+        fake_step = step_cases[_i].step;
+        fake_boot += step_cases[_i].elapsed;
+        ck_assert_msg(hold_in_force(&back, fake_now) == step_cases[_i].in_force, "case %d", _i);
+        hold_done(&back);
+}
+END_TEST
+
+START_TEST(test_legacy_realtime) {
+        Hold h = {};
+        const char *old = "State=held\nSince=100\nUntil=200\n";
+
+        /* A file from before Clock= counts in wall-clock time, and ends when that says so. */
+        ck_assert_int_eq(hold_parse(old, strlen(old), &h), 0);
+        ck_assert_int_eq(h.clock, CLOCK_REALTIME);
+        ck_assert(!hold_in_force(&h, fake_now));
+        ck_assert_int_eq(hold_parse("State=held\nClock=tai\nSince=1\nUntil=2\n", 37, &h), -EBADMSG);
+}
+END_TEST
+
+START_TEST(test_fifo_refused) {
+        char root[] = "/tmp/ctguard-test-hold.XXXXXX";
+        _cleanup_free_ char *path = NULL, *dir = NULL;
+        Hold back = {};
+
+        ck_assert_ptr_nonnull(mkdtemp(root));
+        ck_assert(asprintf(&dir, "%s/run/ctguard", root) > 0);
+        ck_assert_int_eq(hold_dir_create(root, &path), 0);
+        free(path);
+        path = hold_path(root);
+        /* open(2) of a FIFO for reading blocks until a writer comes: it must not be waited on. */
+        ck_assert_int_eq(mkfifo(path, 0644), 0);
+        ck_assert_int_eq(hold_load(root, &back), -EBADFD);
+        rm_rf(root);
+}
+END_TEST
+
 START_TEST(test_save_unwritable) {
         Hold h = { .held = true, .since = 1, .until = 2 };
 
@@ -224,6 +300,9 @@ int main(void) {
         tcase_add_test(tc, test_format_invalid);
         tcase_add_test(tc, test_save_load);
         tcase_add_test(tc, test_save_unwritable);
+        tcase_add_loop_test(tc, test_clock_step, 0, ELEMENTSOF(step_cases));
+        tcase_add_test(tc, test_legacy_realtime);
+        tcase_add_test(tc, test_fifo_refused);
         suite_add_tcase(s, tc);
 
         sr = srunner_create(s);
