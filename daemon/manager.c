@@ -163,6 +163,8 @@ static int on_terminate(sd_event_source *s, const struct signalfd_siginfo *si, v
         Manager *m = userdata;
 
         log_info("Received SIG%s, stopping.", sigabbrev_np((int) si->ssi_signo));
+        /* A change a file watch saw since the last tick is what the next run follows. */
+        publish_sysctls(m);
         (void) sd_notify(false, "STOPPING=1");
         return sd_event_exit(m->event, 0);
 }

@@ -74,7 +74,9 @@ assert d["daemon"]["running"] and d["daemon"]["pid"] == int(sys.argv[2]), d["dae
 assert d["hold"]["held"] is False
 assert {s["key"] for s in d["sysctls"]} >= {"net.netfilter.nf_conntrack_max"}
 assert all(s["ok"] for s in d["sysctls"]), d["sysctls"]
-assert all(s["owned"] for s in d["sysctls"]), d["sysctls"]
+owned = {"net.netfilter.nf_conntrack_max", "net.netfilter.nf_conntrack_udp_timeout"}
+assert all(s["owned"] == (s["key"] in owned) for s in d["sysctls"]), d["sysctls"]
+assert all(s["origin"] == "followed" for s in d["sysctls"] if not s["owned"]), d["sysctls"]
 assert d["table"]["max"] > 0 and d["table"]["level"] == "ok"
 assert isinstance(d["table"]["percent"], float), d["table"]
 assert d["table"]["thresholds_from"] == "daemon"

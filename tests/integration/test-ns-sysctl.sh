@@ -136,6 +136,8 @@ PollIntervalSec=200ms
 CONF
 fwd_before=$(ns_sysctl_read net.ipv4.ip_forward) || fail "cannot read ip_forward"
 fvalue=$(ns_sysctl_read "$fkey") || fail "cannot read $fkey"
+# A first start: nothing a previous run followed (its state file) is carried over.
+rm -f "$CTG_ROOT/run/ctguard/state"
 start_ctguard --log-level=debug
 # The first look at a followed key says nothing above debug: that line is the sign it was seen.
 wait_for_log 10 "Following $fkey, now $fvalue."
@@ -190,6 +192,29 @@ ns_sysctl_write "$key" 103 || fail "cannot write $key"
 wait_for_log 5 "ctguard: [sysctl-adopted] $key was set to 103 (was 7200)"
 assert_eq 103 "$(ns_sysctl_read "$key")" "$key after the assignment was dropped"
 assert_eq 0 "$(log_lines "[sysctl-readonly]")" "read-only reports"
+stop_ctguard TERM 10
+assert_eq 0 "$CTG_STATUS" "exit status after SIGTERM"
+
+# ---- a restart of the daemon keeps what it followed (from its state file) ----
+# Changed while no daemon ran: the new run knows the old value, so this is a change it adopts.
+ns_sysctl_write "$key" 104 || fail "cannot write $key"
+start_ctguard --log-level=debug
+wait_for_log 5 "ctguard: [sysctl-adopted] $key was set to 104 (was 103)"
+wait_for_log 10 "[config-loaded]"
+# shellcheck disable=SC2317 # called through wait_until
+followed_in_status() {
+        ctguard_cmd status --json >"$TEST_TMP/json" 2>/dev/null
+        python3 - "$TEST_TMP/json" "$1" "$2" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+rows = [s for s in d["sysctls"] if s["key"] == sys.argv[2]]
+sys.exit(0 if rows and not rows[0]["owned"] and rows[0]["desired"] == sys.argv[3] else 1)
+PY
+}
+wait_until 5 followed_in_status "$key" 104 || fail "$key is not followed at 104 after a restart: $(cat "$TEST_TMP/json")"
+ns_sysctl_write "$fkey" $(( fvalue + 14 )) || fail "cannot write $fkey"
+wait_for_log 5 "ctguard: [sysctl-adopted] $fkey was set to $(( fvalue + 14 )) (was $(( fvalue + 13 )))"
+assert_eq 2 "$(log_lines "[sysctl-adopted]")" "adopted events after a restart"
 stop_ctguard TERM 10
 assert_eq 0 "$CTG_STATUS" "exit status after SIGTERM"
 
