@@ -63,8 +63,9 @@ bool sysctl_error_is_readonly(int error);
 
 /* Compares two values as the kernel prints them: field by field, fields separated by any run
  * of spaces, tabs or newlines, leading and trailing whitespace ignored ("32768\t60999" equals
- * " 32768 60999\n"). Fields compare as exact strings: "01" and "1" differ, because the kernel
- * may read "01" differently (as octal) and ctguard does not second-guess it. */
+ * " 32768 60999\n"). Two integer fields compare by value as the kernel reads a written one
+ * (optional '-', C notation: "01" is 1, "010" is 8, "0x10" is 16) since it prints them back in
+ * decimal; other fields compare as exact strings. */
 bool sysctl_value_equal(const char *a, const char *b);
 
 /* The keys ctguard guards when [Sysctl] assigns nothing and that exist below sysctl_root:
