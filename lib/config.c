@@ -683,8 +683,24 @@ int config_load(const char *root, const char *main_override, Config **ret, Confi
                 size_t size;
                 int k = files.items[i].error;
 
-                if (k == 0)
+                if (k == 0) {
+                        _cleanup_free_ char *dir = NULL;
+
+                        k = conf_parents_trust_check(files.items[i].path, &dir);
+                        if (k == -ENOMEM)
+                                return k;
+                        if (dir) {
+                                r = errors_add(errors, files.items[i].path, 0,
+                                               "refused: directory %s is %s", dir,
+                                               k == -EPERM ? "not owned by root" :
+                                                             "writable by group or others");
+                                if (r < 0)
+                                        return r;
+                                continue;
+                        }
+                        /* A file that cannot be resolved is reported by the read below. */
                         k = conf_file_read(files.items[i].path, CONFIG_FILE_SIZE_MAX, &data, &size);
+                }
                 if (k == -ENOMEM)
                         return k;
                 if (k < 0) {
