@@ -229,6 +229,20 @@ int sysctl_write_verified(const char *sysctl_root, const char *path, const char 
         return sysctl_write_verified_at(dfd, path, value, ret_readback);
 }
 
+int sysctl_probe_writable(const char *sysctl_root, const char *path) {
+        _cleanup_close_ int dfd = -EBADF, fd = -EBADF;
+
+        dfd = sysctl_root_open(sysctl_root);
+        if (dfd < 0)
+                return dfd;
+        /* /proc/sys checks the mode (0444 for keys a network namespace may not change) and a
+         * read-only mount at open(); nothing is written, so nothing changes. */
+        fd = sysctl_open_at(dfd, path, O_WRONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+        if (fd < 0)
+                return fd;
+        return 0;
+}
+
 bool sysctl_error_is_readonly(int error) {
         error = error < 0 ? -error : error;
         return error == EACCES || error == EPERM || error == EROFS;
