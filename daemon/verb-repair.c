@@ -207,6 +207,15 @@ static int repair_sysctls(const Config *c, bool dry_run, bool modules_loaded) {
 
                 changed++;
                 if (dry_run) {
+                        /* Predict what the real run would hit: probe without writing. */
+                        r = sysctl_probe_writable(root, s->path);
+                        if (r < 0) {
+                                printf("  %s: would fail to set %s (is %s): %s\n", k, s->value,
+                                       cur, sysctl_error_is_readonly(r) ? "read-only here" :
+                                       strerror(-r));
+                                failed++;
+                                continue;
+                        }
                         printf("  %s: would set %s (is %s)\n", k, s->value, cur);
                         continue;
                 }

@@ -47,6 +47,52 @@ int conf_trust_check(const struct stat *st) {
         return 0;
 }
 
+int conf_dir_trust_check(const struct stat *st) {
+        if (st->st_uid != 0 && st->st_uid != geteuid())
+                return -EPERM;
+        /* A sticky directory (/tmp) lets others add entries but not rename or remove ours, so
+         * the next component, checked on its own, cannot be swapped under us. */
+        if ((st->st_mode & (S_IWGRP | S_IWOTH)) && !(st->st_mode & S_ISVTX))
+                return -EACCES;
+        return 0;
+}
+
+int conf_parents_trust_check(const char *path, char **ret_dir) {
+        _cleanup_free_ char *p = NULL;
+        char *slash;
+        int r;
+
+        /* The real path: a symlinked directory is judged where it leads. */
+        p = realpath(path, NULL);
+        if (!p)
+                return negative_errno();
+
+        for (;;) {
+                struct stat st;
+
+                slash = strrchr(p, '/');
+                if (!slash)
+                        return 0;
+                if (slash == p)
+                        slash[1] = '\0';       /* "/" itself */
+                else
+                        *slash = '\0';
+                if (stat(p, &st) < 0)
+                        return negative_errno();
+                r = conf_dir_trust_check(&st);
+                if (r < 0) {
+                        if (ret_dir) {
+                                *ret_dir = strdup(p);
+                                if (!*ret_dir)
+                                        return -ENOMEM;
+                        }
+                        return r;
+                }
+                if (streq(p, "/"))
+                        return 0;
+        }
+}
+
 static char *path_join(const char *root, const char *path) {
         char *p;
 

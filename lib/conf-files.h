@@ -35,5 +35,14 @@ int conf_files_list(const char *root, const char *main_override, ConfFileList *r
  * ctguard) and not writable by group or others. -EPERM for the owner, -EACCES for the mode. */
 int conf_trust_check(const struct stat *st);
 
+/* The same for a directory above a configuration file, except that a sticky directory (/tmp)
+ * writable by others is accepted: they cannot rename or remove what is not theirs. */
+int conf_dir_trust_check(const struct stat *st);
+
+/* Checks every directory from path's (real) parent up to "/" with conf_dir_trust_check(): a
+ * trusted file in a directory others may write can be replaced. On failure ret_dir (if not
+ * NULL) receives the first directory refused. */
+int conf_parents_trust_check(const char *path, char **ret_dir);
+
 /* Reads a whole regular file after checking it may be trusted. At most max bytes. */
 int conf_file_read(const char *path, size_t max, char **ret_data, size_t *ret_size);

@@ -9,6 +9,7 @@
 #include "macro.h"
 #include "strv.h"
 #include "sysctl-key.h"
+#include "sysctl-type.h"
 
 static const char * const guard_mode_table[_GUARD_MODE_MAX] = {
         [GUARD_MODE_ENFORCE] = "enforce",
@@ -557,6 +558,13 @@ static int handler(void *user, const char *section, const char *name, const char
                                           name);
                                 return 1;
                         }
+                r = sysctl_type_check(sysctl_type_of(path), value);
+                if (r < 0) {
+                        ctx_error(ctx, "sysctl '%s' takes %s, not '%s'%s", name,
+                                  sysctl_type_to_string(sysctl_type_of(path)), value,
+                                  r == -ERANGE ? " (out of range)" : "");
+                        return 1;
+                }
                 if (!config_find_sysctl(ctx->config, path) &&
                     ctx->config->n_sysctls >= CONFIG_SYSCTLS_MAX) {
                         ctx_error(ctx, "too many sysctl assignments (at most %u)", CONFIG_SYSCTLS_MAX);
@@ -613,8 +621,10 @@ int config_parse_text(Config *c, const char *name, const char *text, size_t size
         return errors->n > before ? -EINVAL : 0;
 }
 
+/* Every cross-key rule is checked, so that one run reports all of them. */
 int config_validate(Config *c, ConfigErrors *errors) {
         const char *o;
+        int r = 0;
 
         if (c->warn_percent >= c->crit_percent) {
                 o = c->origins[CONFIG_CONNTRACK_CRIT_PERCENT] ?: c->origins[CONFIG_CONNTRACK_WARN_PERCENT];
@@ -622,7 +632,7 @@ int config_validate(Config *c, ConfigErrors *errors) {
                                "WarnPercent=%u must be below CritPercent=%u",
                                c->warn_percent, c->crit_percent) < 0)
                         return -ENOMEM;
-                return -EINVAL;
+                r = -EINVAL;
         }
         if (c->fast_poll_interval > c->poll_interval) {
                 char a[FORMAT_TIMESPAN_MAX], b[FORMAT_TIMESPAN_MAX];
@@ -633,9 +643,9 @@ int config_validate(Config *c, ConfigErrors *errors) {
                                format_timespan(a, sizeof(a), c->fast_poll_interval),
                                format_timespan(b, sizeof(b), c->poll_interval)) < 0)
                         return -ENOMEM;
-                return -EINVAL;
+                r = -EINVAL;
         }
-        return 0;
+        return r;
 }
 
 static const char *conf_error_text(int e) {
@@ -673,8 +683,24 @@ int config_load(const char *root, const char *main_override, Config **ret, Confi
                 size_t size;
                 int k = files.items[i].error;
 
-                if (k == 0)
+                if (k == 0) {
+                        _cleanup_free_ char *dir = NULL;
+
+                        k = conf_parents_trust_check(files.items[i].path, &dir);
+                        if (k == -ENOMEM)
+                                return k;
+                        if (dir) {
+                                r = errors_add(errors, files.items[i].path, 0,
+                                               "refused: directory %s is %s", dir,
+                                               k == -EPERM ? "not owned by root" :
+                                                             "writable by group or others");
+                                if (r < 0)
+                                        return r;
+                                continue;
+                        }
+                        /* A file that cannot be resolved is reported by the read below. */
                         k = conf_file_read(files.items[i].path, CONFIG_FILE_SIZE_MAX, &data, &size);
+                }
                 if (k == -ENOMEM)
                         return k;
                 if (k < 0) {

@@ -101,7 +101,8 @@ static inline void config_freep(Config **c) {
 int config_parse_text(Config *c, const char *name, const char *text, size_t size,
                       ConfigErrors *errors);
 
-/* Checks rules that span keys (WarnPercent < CritPercent, ...) after all files are read. */
+/* Checks rules that span keys (WarnPercent < CritPercent, ...) after all files are read; every
+ * rule broken is added to errors, not only the first. */
 int config_validate(Config *c, ConfigErrors *errors);
 
 /* Loads the whole configuration below root (NULL or "" for /), main_override replacing the

@@ -27,6 +27,19 @@ static bool valid_char(char c) {
                c == '.' || c == '/';
 }
 
+/* Interface names may have capitals ("Lan0"); only the interface component of
+ * net/ipv{4,6}/conf/<if>/... accepts them, the rest of a key stays lower-case. */
+static bool valid_char_or_upper(char c) {
+        return valid_char(c) || (c >= 'A' && c <= 'Z');
+}
+
+static bool is_interface_component(const char *path, const char *component) {
+        size_t k = (size_t) (component - path);
+
+        return (k == strlen("net/ipv4/conf/") && strncmp(path, "net/ipv4/conf/", k) == 0) ||
+               (k == strlen("net/ipv6/conf/") && strncmp(path, "net/ipv6/conf/", k) == 0);
+}
+
 /* A normalised path: only valid characters, components separated by single '/', none of them
  * empty, "." or "..". The netfilter pattern's '*' crosses '/', so without this check
  * "net/netfilter/../../kernel/sysrq" would match it. */
@@ -40,8 +53,10 @@ static bool path_normalized(const char *path) {
                         return false;
                 if ((k == 1 && c[0] == '.') || (k == 2 && c[0] == '.' && c[1] == '.'))
                         return false;
+                bool iface = is_interface_component(path, c);
+
                 for (size_t i = 0; i < k; i++)
-                        if (!valid_char(c[i]))
+                        if (!(iface ? valid_char_or_upper(c[i]) : valid_char(c[i])))
                                 return false;
                 c += k;
                 if (*c == '\0')
@@ -70,8 +85,9 @@ int sysctl_key_normalize(const char *key, char **ret_path) {
         if (n > SYSCTL_KEY_MAX)
                 return -EINVAL;
 
+        /* Capitals are judged per component once the separators are known. */
         for (const char *c = key; *c; c++)
-                if (!valid_char(*c))
+                if (!valid_char_or_upper(*c))
                         return -EINVAL;
 
         /* Either spelling of a doubled separator is refused: dotted, ".." is an empty component

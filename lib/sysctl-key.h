@@ -15,8 +15,10 @@
 #define SYSCTL_KEY_MAX 255u
 
 /* Returns 0 and the normalised path; -EINVAL if the key is not normalised (empty component,
- * "." or "..", ".." or "//" anywhere, a character outside [a-z0-9_.-/]); -EPERM if it is not on
- * the allow-list. */
+ * "." or "..", ".." or "//" anywhere, a character outside [a-z0-9_.-/] — capitals are allowed
+ * only in the interface component of net.ipv4.conf.<if>.* and net.ipv6.conf.<if>.*, where
+ * "Lan0/100" in a dotted key is the interface Lan0.100); -EPERM if it is not on the
+ * allow-list. */
 int sysctl_key_normalize(const char *key, char **ret_path);
 
 /* True if path is normalised and on the allow-list; a path that is not normalised is never

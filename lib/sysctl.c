@@ -229,6 +229,20 @@ int sysctl_write_verified(const char *sysctl_root, const char *path, const char 
         return sysctl_write_verified_at(dfd, path, value, ret_readback);
 }
 
+int sysctl_probe_writable(const char *sysctl_root, const char *path) {
+        _cleanup_close_ int dfd = -EBADF, fd = -EBADF;
+
+        dfd = sysctl_root_open(sysctl_root);
+        if (dfd < 0)
+                return dfd;
+        /* /proc/sys checks the mode (0444 for keys a network namespace may not change) and a
+         * read-only mount at open(); nothing is written, so nothing changes. */
+        fd = sysctl_open_at(dfd, path, O_WRONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+        if (fd < 0)
+                return fd;
+        return 0;
+}
+
 bool sysctl_error_is_readonly(int error) {
         error = error < 0 ? -error : error;
         return error == EACCES || error == EPERM || error == EROFS;
@@ -236,6 +250,43 @@ bool sysctl_error_is_readonly(int error) {
 
 static bool is_blank(char c) {
         return c == ' ' || c == '\t' || c == '\n';
+}
+
+/* An integer field as the kernel's proc_dointvec()/proc_doulongvec_minmax() read it: an
+ * optional '-', then a number in C notation (base 0: "0x10" is 16, "010" is 8, "01" is 1). The
+ * kernel prints it back in decimal, so a configured "01" must equal a read "1". */
+static bool field_integer(const char *s, size_t n, bool *ret_negative,
+                          unsigned long long *ret_value) {
+        char buf[32], *end;
+        bool negative = false;
+        unsigned long long v;
+
+        if (n > 0 && s[0] == '-') {
+                negative = true;
+                s++;
+                n--;
+        }
+        if (n == 0 || n >= sizeof buf || s[0] < '0' || s[0] > '9')
+                return false;
+        memcpy(buf, s, n);
+        buf[n] = '\0';
+        errno = 0;
+        v = strtoull(buf, &end, 0);
+        if (errno != 0 || *end != '\0')
+                return false;
+        *ret_negative = negative && v != 0;     /* "-0" is 0 */
+        *ret_value = v;
+        return true;
+}
+
+/* Two integer fields compare by value; anything else (or a number too long to read) as text. */
+static bool field_equal(const char *a, size_t la, const char *b, size_t lb) {
+        unsigned long long va, vb;
+        bool sa, sb;
+
+        if (field_integer(a, la, &sa, &va) && field_integer(b, lb, &sb, &vb))
+                return sa == sb && va == vb;
+        return la == lb && memcmp(a, b, la) == 0;
 }
 
 bool sysctl_value_equal(const char *a, const char *b) {
@@ -251,7 +302,7 @@ bool sysctl_value_equal(const char *a, const char *b) {
 
                 la = strcspn(a, " \t\n");
                 lb = strcspn(b, " \t\n");
-                if (la != lb || memcmp(a, b, la) != 0)
+                if (!field_equal(a, la, b, lb))
                         return false;
                 a += la;
                 b += lb;

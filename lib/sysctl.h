@@ -61,10 +61,16 @@ int sysctl_write_verified(const char *sysctl_root, const char *path, const char 
  * opposed to the kernel refusing the value. */
 bool sysctl_error_is_readonly(int error);
 
+/* 0 if path could be opened for writing under the root, without writing to it; else the
+ * errno open() gave (-EACCES for a key read-only here, -EROFS for a read-only mount, -ENOENT).
+ * What repair --dry-run uses to predict the real run. */
+int sysctl_probe_writable(const char *sysctl_root, const char *path);
+
 /* Compares two values as the kernel prints them: field by field, fields separated by any run
  * of spaces, tabs or newlines, leading and trailing whitespace ignored ("32768\t60999" equals
- * " 32768 60999\n"). Fields compare as exact strings: "01" and "1" differ, because the kernel
- * may read "01" differently (as octal) and ctguard does not second-guess it. */
+ * " 32768 60999\n"). Two integer fields compare by value as the kernel reads a written one
+ * (optional '-', C notation: "01" is 1, "010" is 8, "0x10" is 16) since it prints them back in
+ * decimal; other fields compare as exact strings. */
 bool sysctl_value_equal(const char *a, const char *b);
 
 /* The keys ctguard follows unless [Sysctl] assigns them (see OWNERSHIP in ctguard.conf(5)):

@@ -53,5 +53,31 @@ done <<'TABLE'
 64 status --no-such-option
 64 status extra
 TABLE
+# check-config's lines are bare FILE:LINE: ..., warnings do not fail it. A fake kernel under
+# --root: nf_conntrack_max exists, sys/module knows nf_conntrack, there is no module tree.
+umask 022
+chmod 0755 "$tmp"
+mkdir -p "$tmp/proc/sys/net/netfilter" "$tmp/sys/module/nf_conntrack"
+echo 262144 > "$tmp/proc/sys/net/netfilter/nf_conntrack_max"
+printf '[Modules]\nEnsure=nf_conntrack nf_no_such_module\n[Sysctl]\nnet.netfilter.nf_conntrack_max=01\nnet.netfilter.nf_conntrack_maxx=5\n' > "$tmp/warn.conf"
+printf '[Sysctl]\nnet.netfilter.nf_conntrack_tcp_timeout_time_wait=abc\n[Conntrack]\nWarnPercent=90\nCritPercent=80\n' > "$tmp/type.conf"
+check() {       # want-status want-output conf
+        local out got
+        out=$("$ctguard" --root "$tmp" --config "$3" check-config 2>&1)
+        got=$?
+        if [ "$got" != "$1" ] || [ "$out" != "$2" ]; then
+                printf 'FAIL: check-config %s: exit %s, want %s; got:\n%s\nwant:\n%s\n' \
+                        "$3" "$got" "$1" "$out" "$2" >&2
+                failed=1
+        fi
+}
+check 0 "$tmp/warn.conf:5: warning: sysctl 'net.netfilter.nf_conntrack_maxx' does not exist in the running kernel (a typo, or its module is not loaded)
+$tmp/warn.conf:2: warning: module 'nf_no_such_module' is not in the running kernel and there is no module tree to look it up in
+configuration OK, 2 warnings" "$tmp/warn.conf"
+check 78 "$tmp/type.conf:2: sysctl 'net.netfilter.nf_conntrack_tcp_timeout_time_wait' takes an integer, not 'abc'" "$tmp/type.conf"
+printf '[Guard]\nPollIntervalSec=5s\n[Conntrack]\nFastPollIntervalSec=6s\nWarnPercent=90\nCritPercent=80\n' > "$tmp/cross.conf"
+check 78 "$tmp/cross.conf:6: WarnPercent=90 must be below CritPercent=80
+$tmp/cross.conf:4: FastPollIntervalSec=6s must not be longer than PollIntervalSec=5s" "$tmp/cross.conf"
+
 [ "$failed" = 0 ] && echo "every invocation gave its exit status"
 exit "$failed"

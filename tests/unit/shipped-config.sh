@@ -14,7 +14,14 @@ trap 'rm -rf "$tmp"' EXIT
 
 fail() { echo "FAIL: $*" >&2; exit 1; }
 
-out=$("$ctguard" --root "$tmp" --config "$src/conf/ctguard.conf" check-config)
+# The trust check refuses files writable by group or others. A checkout's modes follow the
+# umask of whoever unpacked it (git archive under umask 002 gives 0664), so judge a copy whose
+# modes are fixed here, not the checkout's permission bits.
+umask 022
+chmod 0755 "$tmp"
+install -m 0644 "$src/conf/ctguard.conf" "$tmp/ctguard.conf"
+
+out=$("$ctguard" --root "$tmp" --config "$tmp/ctguard.conf" check-config)
 [ "$out" = "configuration OK" ] || fail "shipped config not accepted: $out"
 
 # Uncomment every key outside [Sysctl] (whose lines are examples, not defaults).
@@ -22,7 +29,7 @@ awk '
         /^\[/ { sysctl = ($0 == "[Sysctl]") }
         !sysctl && /^#[A-Z][A-Za-z]*=/ { sub(/^#/, "") }
         { print }
-' "$src/conf/ctguard.conf" > "$tmp/uncommented.conf"
+' "$tmp/ctguard.conf" > "$tmp/uncommented.conf"
 grep -q '^Mode=' "$tmp/uncommented.conf" || fail "uncommenting found no keys"
 
 # Values only: strip the origin comment that follows every value.

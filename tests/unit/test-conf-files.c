@@ -288,6 +288,64 @@ START_TEST(test_trust_check_own_user) {
 }
 END_TEST
 
+/* Every directory above a file is judged: ROOT/a/b/f.conf with the modes of a and b. The
+ * temporary root itself sits in /tmp (sticky, accepted). */
+static const struct {
+        mode_t a, b;
+        int ret;
+        const char *bad;        /* the directory refused, relative to the root */
+} parents_cases[] = {
+        { 0755,  0755,  0,       NULL },
+        { 0700,  0750,  0,       NULL },
+        { 0775,  0755,  -EACCES, "/a" },
+        { 0755,  0757,  -EACCES, "/a/b" },
+        { 0777,  0777,  -EACCES, "/a/b" },      /* the nearest first */
+        { 01777, 0755,  0,       NULL },        /* sticky, like /tmp */
+        { 0755,  01777, 0,       NULL },
+        { 01775, 0755,  0,       NULL },
+};
+
+START_TEST(test_parents_trust) {
+        _cleanup_free_ char *a = root_path("/a"), *b = root_path("/a/b"),
+                            *f = root_path("/a/b/f.conf"), *dir = NULL, *want = NULL;
+
+        make_entry(&(Entry) F("/a/b/f.conf"));
+        ck_assert_int_eq(chmod(a, parents_cases[_i].a), 0);
+        ck_assert_int_eq(chmod(b, parents_cases[_i].b), 0);
+        ck_assert_int_eq(conf_parents_trust_check(f, &dir), parents_cases[_i].ret);
+        if (!parents_cases[_i].bad) {
+                ck_assert_ptr_null(dir);
+                return;
+        }
+        want = root_path(parents_cases[_i].bad);
+        ck_assert_str_eq(dir, want);
+}
+END_TEST
+
+START_TEST(test_parents_trust_owner) {
+        _cleanup_free_ char *a = root_path("/a"), *f = root_path("/a/f.conf"), *dir = NULL;
+
+        if (geteuid() != 0)
+                return;         /* only root can hand a directory to someone else */
+        make_entry(&(Entry) F("/a/f.conf"));
+        ck_assert_int_eq(chown(a, 65534, 65534), 0);
+        ck_assert_int_eq(conf_parents_trust_check(f, &dir), -EPERM);
+        ck_assert_str_eq(dir, a);
+}
+END_TEST
+
+START_TEST(test_parents_trust_symlink) {
+        _cleanup_free_ char *a = root_path("/a"), *l = root_path("/l/f.conf"), *dir = NULL;
+
+        /* A symlinked directory is judged where it leads. */
+        make_entry(&(Entry) F("/a/f.conf"));
+        make_entry(&(Entry) LINK("/l", "a"));
+        ck_assert_int_eq(chmod(a, 0777), 0);
+        ck_assert_int_eq(conf_parents_trust_check(l, &dir), -EACCES);
+        ck_assert_str_eq(dir, a);
+}
+END_TEST
+
 /* conf_file_read() over what may sit where a configuration file is expected. */
 typedef enum ReadKind {
         READ_FILE,
@@ -380,6 +438,9 @@ int main(void) {
         tcase_add_loop_test(tc, test_untrusted_dir, 0, ELEMENTSOF(untrusted_dir_cases));
         tcase_add_loop_test(tc, test_trust_check, 0, ELEMENTSOF(trust_cases));
         tcase_add_test(tc, test_trust_check_own_user);
+        tcase_add_loop_test(tc, test_parents_trust, 0, ELEMENTSOF(parents_cases));
+        tcase_add_test(tc, test_parents_trust_owner);
+        tcase_add_test(tc, test_parents_trust_symlink);
         tcase_add_loop_test(tc, test_read, 0, ELEMENTSOF(read_cases));
         suite_add_tcase(s, tc);
 

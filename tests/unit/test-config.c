@@ -408,7 +408,7 @@ START_TEST(test_long_line) {
         _cleanup_(config_errors_done) ConfigErrors e = {};
         _cleanup_(config_freep) Config *c = NULL;
         _cleanup_free_ char *text = NULL;
-        const char *key = "net.netfilter.nf_conntrack_max=";
+        const char *key = "net.netfilter.nf_log.0=";     /* text: any length */
         size_t n = long_cases[_i].length, kl = strlen(key);
         char *p;
 
@@ -463,7 +463,7 @@ START_TEST(test_sysctl) {
                 "net.ipv4.conf.eth0/100.forwarding=0\n"
                 "net.netfilter.nf_conntrack_tcp_timeout_established = 7200 ; two hours\n"
                 "net.ipv4.ip_local_port_range_unused=1\n"
-                "net/bridge/bridge-nf-call-iptables=1 2\t3\n";
+                "net/netfilter/nf_log/10=1 2\t3\n";
         _cleanup_(config_errors_done) ConfigErrors e = {};
         _cleanup_(config_freep) Config *c = NULL;
         static const struct {
@@ -474,7 +474,7 @@ START_TEST(test_sysctl) {
                 { "net/ipv4/ip_forward",               "1",    NAME ":3" },
                 { "net/ipv4/conf/eth0.100/forwarding", "0",    NAME ":5" },
                 { "net/netfilter/nf_conntrack_tcp_timeout_established", "7200", NAME ":6" },
-                { "net/bridge/bridge-nf-call-iptables", "1 2\t3", NAME ":8" },
+                { "net/netfilter/nf_log/10",          "1 2\t3", NAME ":8" },
         };
 
         ck_assert_int_eq(parse(NAME, text, strlen(text), &c, &e), -EINVAL);
@@ -514,6 +514,28 @@ static const struct {
         { "[Sysctl]\nnet.netfilter.x=1\0332\n",         NAME ":2: sysctl 'net.netfilter.x' has a control character in its value", true },
         { "[Sysctl]\nnet.netfilter.x:1\n",              NAME ":2: malformed line, expected KEY=VALUE", true },
         { "[Sysctl]\n-net.netfilter.x=1\n",             NAME ":2: sysctl '-net.netfilter.x' is not on the allow-list", true },
+        /* Values against each key's type. */
+        { "[Sysctl]\nnet.netfilter.nf_conntrack_tcp_timeout_time_wait=abc\n",
+          NAME ":2: sysctl 'net.netfilter.nf_conntrack_tcp_timeout_time_wait' takes an integer, not 'abc'", true },
+        { "[Sysctl]\nnet.netfilter.nf_conntrack_tcp_timeout_time_wait=120\n", NULL, false },
+        { "[Sysctl]\nnet.netfilter.nf_conntrack_generic_timeout=0x258\n", NULL, false },
+        { "[Sysctl]\nnet.netfilter.nf_conntrack_max=01\n", NULL, false },
+        { "[Sysctl]\nnet.netfilter.nf_conntrack_max=-1\n",
+          NAME ":2: sysctl 'net.netfilter.nf_conntrack_max' takes an integer, not '-1' (out of range)", true },
+        { "[Sysctl]\nnet.netfilter.nf_conntrack_max=2147483648\n",
+          NAME ":2: sysctl 'net.netfilter.nf_conntrack_max' takes an integer, not '2147483648' (out of range)", true },
+        { "[Sysctl]\nnet.netfilter.nf_conntrack_buckets=1 2\n",
+          NAME ":2: sysctl 'net.netfilter.nf_conntrack_buckets' takes an integer, not '1 2'", true },
+        { "[Sysctl]\nnet.netfilter.nf_conntrack_expect_max=1k\n",
+          NAME ":2: sysctl 'net.netfilter.nf_conntrack_expect_max' takes an integer, not '1k'", true },
+        { "[Sysctl]\nnet.ipv4.ip_forward=2\n",
+          NAME ":2: sysctl 'net.ipv4.ip_forward' takes a boolean (0 or 1), not '2' (out of range)", true },
+        { "[Sysctl]\nnet.ipv4.ip_forward=yes\n",
+          NAME ":2: sysctl 'net.ipv4.ip_forward' takes a boolean (0 or 1), not 'yes'", true },
+        { "[Sysctl]\nnet.ipv6.conf.Lan0/100.forwarding=1\n", NULL, false },
+        { "[Sysctl]\nnet.bridge.bridge-nf-call-iptables=5\n",
+          NAME ":2: sysctl 'net.bridge.bridge-nf-call-iptables' takes a boolean (0 or 1), not '5' (out of range)", true },
+        { "[Sysctl]\nnet.netfilter.nf_log.2=nf_log_ipv4\n", NULL, false },      /* text */
 };
 
 START_TEST(test_sysctl_case) {
@@ -590,6 +612,22 @@ START_TEST(test_validate) {
 }
 END_TEST
 
+/* One run reports every rule broken, not only the first. */
+START_TEST(test_validate_all) {
+        static const char t[] = "[Guard]\nPollIntervalSec=5s\n[Conntrack]\nFastPollIntervalSec=6s\n"
+                                "CritPercent=10\n";
+        _cleanup_(config_errors_done) ConfigErrors e = {};
+        _cleanup_(config_freep) Config *c = NULL;
+
+        ck_assert_int_eq(parse(NAME, t, strlen(t), &c, &e), 0);
+        ck_assert_int_eq(config_validate(c, &e), -EINVAL);
+        assert_messages(&e, (const char * const[]) {
+                NAME ":5: WarnPercent=80 must be below CritPercent=10",
+                NAME ":4: FastPollIntervalSec=6s must not be longer than PollIntervalSec=5s",
+                NULL }, t);
+}
+END_TEST
+
 START_TEST(test_defaults) {
         _cleanup_(config_errors_done) ConfigErrors e = {};
         _cleanup_(config_freep) Config *c = config_new();
@@ -655,7 +693,8 @@ static const struct {
         { NAME, "[Guard]\nPollIntervalSec=1.000001s\n[Conntrack]\nFastPollIntervalSec=0.5\n" },
         { NAME, "[Sysctl]\nnet/netfilter/nf_log/2=nf_log_ipv4\nnet.netfilter.nf_conntrack_max=1\n"
                 "net.ipv4.conf.eth0/100.forwarding=1\nnet/ipv6/conf/br.5/forwarding = 0 \n"
-                "net.bridge.bridge-nf-call-iptables=1\t0\nnet.netfilter.nf_conntrack_max=2\n" },
+                "net.bridge.bridge-nf-call-iptables=1\nnet.netfilter.nf_log.3=1\t0\n"
+                "net.netfilter.nf_conntrack_max=2\n" },
         { NAME, "[Modules]\nEnsure=m0 m1 m2 m3 m4 m5 m6 m7 m8 m9 m10 m11 m12 m13 m14 m15 m16 "
                 "m17 m18 m19 m20 m21 m22 m23 m24 m25 m26 m27 m28 m29 m30 m31\n" },
         /* Lines that would pass the limit with their origin appended. */
@@ -1213,6 +1252,7 @@ int main(void) {
         tcase_add_loop_test(tc, test_sysctl_case, 0, ELEMENTSOF(sysctl_cases));
         tcase_add_test(tc, test_sysctl_max);
         tcase_add_loop_test(tc, test_validate, 0, ELEMENTSOF(validate_cases));
+        tcase_add_test(tc, test_validate_all);
         tcase_add_test(tc, test_defaults);
         tcase_add_loop_test(tc, test_round_trip, 0, ELEMENTSOF(round_trip_cases));
         tcase_add_test(tc, test_dump_origins);

@@ -27,6 +27,19 @@ static const struct {
         { "net.ipv4.conf.eth0/100.forwarding", 0, "net/ipv4/conf/eth0.100/forwarding" },
         { "net/ipv4/conf/eth0.100/forwarding", 0, "net/ipv4/conf/eth0.100/forwarding" },
         { "net.ipv6.conf.br-lan/5.forwarding", 0, "net/ipv6/conf/br-lan.5/forwarding" },
+        /* Capitals only in the interface component (sysctl.d(5) spelling of Lan0.100). */
+        { "net.ipv4.conf.Lan0/100.forwarding", 0, "net/ipv4/conf/Lan0.100/forwarding" },
+        { "net/ipv4/conf/Lan0.100/forwarding", 0, "net/ipv4/conf/Lan0.100/forwarding" },
+        { "net.ipv6.conf.WAN.forwarding",      0, "net/ipv6/conf/WAN/forwarding" },
+        { "net.ipv4.conf.Lan0.forwarding",     0, "net/ipv4/conf/Lan0/forwarding" },
+        { "net.ipv4.conf.Lan0/100.Forwarding", -EINVAL, NULL },
+        { "net.IPv4.conf.Lan0.forwarding",     -EINVAL, NULL },
+        { "net.ipv4.Conf.Lan0.forwarding",     -EINVAL, NULL },
+        { "net.netfilter.Lan0",                -EINVAL, NULL },
+        { "net.ipv4.conf.Lan0//100.forwarding", -EINVAL, NULL },
+        { "net/ipv4/conf/Lan0..100/forwarding", -EINVAL, NULL },
+        { "net.ipv4.conf./.forwarding",        -EINVAL, NULL },
+        { "net.ipv4.conf.Lan0/.forwarding",    0, "net/ipv4/conf/Lan0./forwarding" }, /* a valid name */
 
         /* Not normalised: traversal, empty components, doubled separators. */
         { "net/../kernel/sysrq",               -EINVAL, NULL },
@@ -137,6 +150,9 @@ static const struct {
         { "net/ipv4/ip_forward",                         true },
         { "net/ipv4/conf/all/forwarding",                true },
         { "net/ipv4/conf/eth0.100/forwarding",           true },
+        { "net/ipv4/conf/Lan0.100/forwarding",           true },
+        { "net/ipv4/conf/Lan0/Forwarding",               false },
+        { "net/IPV4/conf/lan0/forwarding",               false },
         { "net/ipv6/conf/default/forwarding",            true },
         { "net/bridge/bridge-nf-call-ip6tables",         true },
         { "net/netfilter",                               false },
