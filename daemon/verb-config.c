@@ -148,8 +148,8 @@ int verb_cat_config(int argc, char *argv[]) {
         r = verb_parse_no_args(argc, argv,
                                "Usage: ctguard cat-config\n\n"
                                "Prints the effective configuration. Every value is followed by\n"
-                               "its origin: FILE:LINE, default, or snapshot (read from the\n"
-                               "running kernel because [Sysctl] assigns nothing).\n");
+                               "its origin: FILE:LINE, default, or followed (the current value of\n"
+                               "a netfilter key [Sysctl] does not assign, shown commented out).\n");
         if (r <= 0)
                 return r < 0 ? EX_USAGE : EXIT_SUCCESS;
 
@@ -160,7 +160,7 @@ int verb_cat_config(int argc, char *argv[]) {
         sysctl_root = verb_sysctl_root();
         if (!sysctl_root)
                 return log_oom(), EXIT_FAILURE;
-        r = config_take_snapshot(c, sysctl_root);
+        r = config_add_followed(c, sysctl_root);
         if (r < 0)
                 log_warning_errno(r, "Failed to read the current sysctl values, ignoring: %m");
 

@@ -182,7 +182,7 @@ static int repair_sysctls(const Config *c, bool dry_run, bool modules_loaded) {
                 return log_oom();
 
         if (c->sysctl_snapshot) {
-                printf("Sysctls: [Sysctl] assigns nothing; the daemon guards the values it finds, nothing to restore.\n");
+                printf("Sysctls: [Sysctl] assigns nothing; the daemon follows the netfilter sysctls, nothing to restore.\n");
                 if (modules_loaded)
                         printf("  The modules loaded start from their default sysctl values.\n");
                 return 0;

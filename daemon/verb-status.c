@@ -324,20 +324,20 @@ static int check_sysctls(Status *s, Config *c, const char *sysctl_root) {
         if (!c)
                 return 0;
 
-        /* Without a daemon, the current values are what it would follow. */
-        if (c->sysctl_snapshot) {
-                r = config_take_snapshot(c, sysctl_root);
-                if (r < 0)
-                        return problem(s, HEALTH_UNKNOWN, "cannot read sysctls: %s", strerror(-r));
-        }
+        /* Without a daemon, the current values of the keys [Sysctl] does not assign are what
+         * it would follow. */
+        r = config_add_followed(c, sysctl_root);
+        if (r < 0)
+                return problem(s, HEALTH_UNKNOWN, "cannot read sysctls: %s", strerror(-r));
         s->sysctls = calloc(c->n_sysctls + 1, sizeof(SysctlRow));
         if (!s->sysctls)
                 return -ENOMEM;
         for (size_t i = 0; i < c->n_sysctls; i++) {
-                bool owned = !c->sysctls[i].origin || !streq(c->sysctls[i].origin, "snapshot");
+                bool owned = !c->sysctls[i].origin ||
+                             !streq(c->sysctls[i].origin, CONFIG_ORIGIN_FOLLOWED);
 
                 r = sysctl_row(s, sysctl_root, c->sysctls[i].path, c->sysctls[i].value,
-                               owned ? c->sysctls[i].origin : "followed", owned);
+                               c->sysctls[i].origin, owned);
                 if (r < 0)
                         return r;
         }

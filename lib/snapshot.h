@@ -9,8 +9,3 @@
  * configuration: the daemon follows these keys itself. Keys that do not exist or cannot be
  * read are skipped. */
 int config_add_followed(Config *c, const char *sysctl_root);
-
-/* The name this had when ctguard guarded a snapshot; kept for the callers that still use it. */
-static inline int config_take_snapshot(Config *c, const char *sysctl_root) {
-        return config_add_followed(c, sysctl_root);
-}
