@@ -270,7 +270,7 @@ static int check_table(Status *s, const Config *c, const char *sysctl_root) {
         };
         int r;
 
-        r = ctstat_open(sysctl_root, &st);
+        r = ctstat_open(arg_root, &st);
         if (r < 0)
                 return r;
         r = ctstat_sample(st, &s->sample);
