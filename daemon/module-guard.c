@@ -534,7 +534,7 @@ static void guard_heal(ModuleGuard *g, const ModulePolicyInput *in) {
         }
 
         g->busy_retries = 0;
-        o = module_policy_healed(&g->policy, in, ok, now_usec(CLOCK_MONOTONIC));
+        o = module_policy_healed(&g->policy, in, ok, loaded_any, now_usec(CLOCK_MONOTONIC));
 
         if (!ok) {
                 char span[FORMAT_TIMESPAN_MAX];
