@@ -808,14 +808,17 @@ int module_check_blocked(ModuleContext *c, const char *name, ModuleBlock *ret, c
                 return 0;
         }
 
-        /* A dependency that may not be loaded makes the module unloadable too: say which. */
+        /* A dependency with an install command makes the module unloadable too (modprobe would
+         * run the command for it, ctguard never runs one): say which. A blacklisted dependency
+         * does not: modprobe's blacklist applies to the name it is asked for, and a dependency
+         * is loaded whatever the blacklist says. */
         deps = kmod_module_get_dependencies(mod);
         for (l = deps; l; l = kmod_list_next(deps, l)) {
                 _cleanup_(kmod_module_unrefp) struct kmod_module *d = kmod_module_get_module(l);
 
-                b = module_block_of(c, d);
-                if (b == MODULE_BLOCK_NONE)
+                if (!kmod_module_get_install_commands(d))
                         continue;
+                b = MODULE_BLOCK_INSTALL;
                 if (ret_module) {
                         *ret_module = strdup(kmod_module_get_name(d));
                         if (!*ret_module)

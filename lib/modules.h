@@ -131,8 +131,9 @@ typedef enum ModuleBlock {
 
 const char *module_block_to_string(ModuleBlock b);
 
-/* Whether modprobe.d keeps ctguard from loading name: the module itself or one of the modules
- * it depends on is blacklisted or has an install command. ctguard does not override the
+/* Whether modprobe.d keeps ctguard from loading name, exactly where modprobe -b would refuse
+ * or run a command instead: the module itself is blacklisted or has an install command, or a
+ * module it depends on has an install command (a blacklisted dependency is loaded anyway). ctguard does not override the
  * administrator, and never runs commands. ret_module receives the module that is blocked
  * (name or a dependency), NULL when none is. */
 int module_check_blocked(ModuleContext *c, const char *name, ModuleBlock *ret, char **ret_module);

@@ -333,12 +333,26 @@ START_TEST(test_real_tree) {
         joined = strv_join(would, " ");
         ck_assert_str_eq(joined, "libcrc32c nf_defrag_ipv6 nf_conntrack");
 
-        /* Blacklisting a dependency blocks what needs it. */
+        /* Blacklisting a dependency does not block what needs it: modprobe loads a dependency
+         * whatever the blacklist says. Asked for by name, the dependency itself is blocked. */
         snprintf(path, sizeof(path), "%s/blacklist.conf", t.confdir);
         write_file(path, "blacklist nf_defrag_ipv6\n");
         ck_assert_int_eq(module_context_refresh(c), 1);
         ck_assert_int_eq(module_check_blocked(c, "nf_nat", &b, &who), 0);
+        ck_assert_int_eq(b, MODULE_BLOCK_NONE);
+        ck_assert_ptr_null(who);
+        would = strv_free(would);
+        ck_assert_int_eq(module_load(c, "nf_conntrack", NULL, true, &b, &who, &would), 0);
+        ck_assert_ptr_null(who);
+        ck_assert(strv_contains(would, "nf_defrag_ipv6"));
+        ck_assert_int_eq(module_check_blocked(c, "nf_defrag_ipv6", &b, NULL), 0);
         ck_assert_int_eq(b, MODULE_BLOCK_BLACKLIST);
+
+        /* An install command on a dependency does block: ctguard never runs one. */
+        write_file(path, "install nf_defrag_ipv6 /bin/true\n");
+        ck_assert_int_eq(module_context_refresh(c), 1);
+        ck_assert_int_eq(module_check_blocked(c, "nf_nat", &b, &who), 0);
+        ck_assert_int_eq(b, MODULE_BLOCK_INSTALL);
         ck_assert_str_eq(who, "nf_defrag_ipv6");
         free(who);
         who = NULL;
