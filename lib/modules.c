@@ -665,6 +665,48 @@ done:
         return 0;
 }
 
+int module_chain_add_legacy(ModuleContext *c, char * const *names, char ***ret) {
+        _cleanup_strv_free_ char **l = NULL;
+        int r;
+
+        for (size_t i = 0; names && names[i]; i++) {
+                if (!strv_contains(l, names[i])) {
+                        r = strv_extend(&l, names[i]);
+                        if (r < 0)
+                                return r;
+                }
+                /* Right after its successor: on the old kernel the per-family module needs it
+                 * (nf_conntrack_ipv4 depends on nf_conntrack) and nf_nat_ipv4 comes after both. */
+                for (size_t k = 0; k < ELEMENTSOF(legacy_names); k++) {
+                        ModuleResolution res;
+
+                        if (!streq(legacy_names[k].successor, names[i]) ||
+                            strv_contains(l, legacy_names[k].name) ||
+                            strv_contains(names, legacy_names[k].name))
+                                continue;
+                        /* Only a module of that very name in the tree: an alias of the
+                         * successor (newer kernels) is the successor, guarded already. */
+                        if (!module_tree_present(c))
+                                continue;
+                        r = module_resolve(c, legacy_names[k].name, &res, NULL);
+                        if (r < 0)
+                                return r;
+                        if (res != MODULE_RESOLUTION_MODULE)
+                                continue;
+                        r = strv_extend(&l, legacy_names[k].name);
+                        if (r < 0)
+                                return r;
+                }
+        }
+        if (!l) {
+                l = calloc(1, sizeof(char *));
+                if (!l)
+                        return -ENOMEM;
+        }
+        *ret = TAKE_PTR(l);
+        return 0;
+}
+
 static int related_add(char ***l, struct kmod_module *m, const char *skip) {
         const char *n = kmod_module_get_name(m);
 
