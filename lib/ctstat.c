@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <stddef.h>
 #include <sys/socket.h>
+#include <sys/utsname.h>
 #include <time.h>
 
 #include "time-util.h"
@@ -512,8 +513,37 @@ bool ctstat_conntrack_loaded(const char *root) {
         return exists(root, "/proc/sys/net/netfilter/nf_conntrack_count");
 }
 
+static bool builtin(const char *root, const char *module) {
+        _cleanup_free_ char *p = NULL, *line = NULL;
+        _cleanup_fclose_ FILE *f = NULL;
+        struct utsname u;
+        size_t size = 0;
+        ssize_t n;
+
+        if (uname(&u) < 0 ||
+            asprintf(&p, "%s/lib/modules/%s/modules.builtin", strempty(root), u.release) < 0)
+                return false;
+        f = fopen(p, "re");
+        if (!f)
+                return false;
+        while ((n = getline(&line, &size, f)) > 0) {
+                const char *base = strrchr(line, '/');
+
+                if (n > 0 && line[n - 1] == '\n')
+                        line[n - 1] = '\0';
+                base = base ? base + 1 : line;
+                if (strneq(base, module, strlen(module)) && streq(base + strlen(module), ".ko"))
+                        return true;
+        }
+        return false;
+}
+
 bool ctstat_netlink_loaded(const char *root) {
-        return exists(root, "/sys/module/nf_conntrack_netlink");
+        /* Loaded, built in (a built-in module without parameters has no /sys/module entry), or
+         * a kernel without module support: in each case a request loads nothing. */
+        return exists(root, "/sys/module/nf_conntrack_netlink") ||
+               !exists(root, "/proc/modules") ||
+               builtin(root, "nf_conntrack_netlink");
 }
 
 int ctstat_sample(CtStat *s, CtSample *ret) {

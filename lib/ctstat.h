@@ -76,8 +76,10 @@ int ctstat_sample_netlink(CtStat *s, CtSample *ret);
  * nf_conntrack_count exists. */
 bool ctstat_conntrack_loaded(const char *root);
 
-/* Whether a ctnetlink request would load nothing: root/sys/module/nf_conntrack_netlink exists.
- * Asked before every ctnetlink request and every table dump. */
+/* Whether a ctnetlink request would load nothing: nf_conntrack_netlink is loaded
+ * (root/sys/module/nf_conntrack_netlink), built in (root/lib/modules/RELEASE/modules.builtin),
+ * or the kernel has no module support (no root/proc/modules). Asked before every ctnetlink
+ * request and every table dump. */
 bool ctstat_netlink_loaded(const char *root);
 
 /* /proc alone: count and max from root/proc/sys/net/netfilter/nf_conntrack_{count,max}, the

@@ -7,6 +7,7 @@
 
 #include <check.h>
 #include <sys/stat.h>
+#include <sys/utsname.h>
 
 #include "ctstat.h"
 #include "macro.h"
@@ -59,10 +60,17 @@ static void make_dirs(const char *root, const char *rel) {
 
 static char *make_tree(const char *count, const char *max) {
         char tmpl[] = "/tmp/test-ctstat.XXXXXX";
+        _cleanup_free_ char *modules = NULL;
         char *root = mkdtemp(tmpl);
+        FILE *f;
 
         ck_assert_ptr_nonnull(root);
         make_dirs(root, "proc/sys/net/netfilter");
+        /* A kernel with module support: without /proc/modules nothing could be loaded. */
+        ck_assert_int_ge(asprintf(&modules, "%s/proc/modules", root), 0);
+        f = fopen(modules, "we");
+        ck_assert_ptr_nonnull(f);
+        ck_assert_int_eq(fclose(f), 0);
         write_file(root, "nf_conntrack_count", count);
         write_file(root, "nf_conntrack_max", max);
         return strdup(root);
@@ -278,6 +286,52 @@ START_TEST(test_sampler_tree) {
 }
 END_TEST
 
+/* When a ctnetlink request loads nothing. */
+static const struct {
+        const char *name;
+        bool sys_module;
+        bool proc_modules;
+        const char *builtin;    /* modules.builtin of this kernel's release, or NULL */
+        bool want;
+} netlink_loaded_cases[] = {
+        { "loaded",                  true,  true,  NULL, true },
+        { "absent",                  false, true,  NULL, false },
+        { "built in",                false, true,  "kernel/net/netfilter/nf_conntrack_netlink.ko\n", true },
+        { "another built in",        false, true,  "kernel/net/netfilter/nf_conntrack_netlink_x.ko\n"
+                                                   "kernel/net/netfilter/nf_conntrack.ko\n", false },
+        { "no module support",       false, false, NULL, true },
+};
+
+START_TEST(test_netlink_loaded) {
+        _cleanup_free_ char *root = make_tree("1\n", "2\n"), *p = NULL, *dir = NULL;
+        struct utsname u;
+        bool got;
+
+        if (netlink_loaded_cases[_i].sys_module)
+                make_dirs(root, "sys/module/nf_conntrack_netlink");
+        if (!netlink_loaded_cases[_i].proc_modules) {
+                ck_assert_int_ge(asprintf(&p, "%s/proc/modules", root), 0);
+                ck_assert_int_eq(unlink(p), 0);
+        }
+        if (netlink_loaded_cases[_i].builtin) {
+                FILE *f;
+
+                ck_assert_int_eq(uname(&u), 0);
+                ck_assert_int_ge(asprintf(&dir, "lib/modules/%s", u.release), 0);
+                make_dirs(root, dir);
+                free(p);
+                ck_assert_int_ge(asprintf(&p, "%s/%s/modules.builtin", root, dir), 0);
+                f = fopen(p, "we");
+                ck_assert_ptr_nonnull(f);
+                fputs(netlink_loaded_cases[_i].builtin, f);
+                ck_assert_int_eq(fclose(f), 0);
+        }
+        got = ctstat_netlink_loaded(root);
+        remove_tree(root);
+        ck_assert_msg(got == netlink_loaded_cases[_i].want, "%s", netlink_loaded_cases[_i].name);
+}
+END_TEST
+
 /* No nf_conntrack_count: nothing is asked at all. */
 START_TEST(test_sampler_not_loaded) {
         _cleanup_free_ char *root = make_tree(NO_FILE, "100\n");
@@ -338,6 +392,7 @@ int main(void) {
         tcase_add_test(tc, test_parse_host_proc_stat);
         tcase_add_loop_test(tc, test_sampler_tree, 0, ELEMENTSOF(sampler_cases));
         tcase_add_test(tc, test_sampler_not_loaded);
+        tcase_add_loop_test(tc, test_netlink_loaded, 0, ELEMENTSOF(netlink_loaded_cases));
         tcase_add_loop_test(tc, test_source_to_string, 0, ELEMENTSOF(source_cases));
         tcase_add_test(tc, test_open_close);
         suite_add_tcase(s, tc);
