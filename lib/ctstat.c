@@ -550,11 +550,9 @@ int ctstat_sample(CtStat *s, CtSample *ret) {
         CtSample sample;
         int r;
 
-        /* Nothing at all without nf_conntrack: its absence is the module guard's business,
-         * and no request may load it behind the guard's back, in monitor mode or on hold. */
-        if (!ctstat_conntrack_loaded(s->root))
-                return -ENOENT;
-
+        /* Nothing at all without nf_conntrack (no nf_conntrack_count: -ENOENT): its absence is
+         * the module guard's business, and no request may load it behind the guard's back, in
+         * monitor mode or on hold. */
         r = sample_proc(s->root, s->sysctl_root, &sample);
         if (r < 0)
                 return r;
