@@ -129,26 +129,37 @@ static void refresh_status(Manager *m) {
 
 static int on_tick(sd_event_source *s, uint64_t usec, void *userdata) {
         Manager *m = userdata;
+        ModuleGuardCounts mc;
         bool table_changed;
-        usec_t next;
+        usec_t next, now;
         int r;
+
+        /* usec is when the tick was due, which after a stall is long past. */
+        r = sd_event_now(m->event, CLOCK_MONOTONIC, &now);
+        if (r < 0)
+                now = usec;
 
         /* The guards run here, each tick: nothing in this loop may block for long. The module
          * guard goes first: it reads the hold, which the sysctl guard obeys too. */
         module_guard_tick(m->module_guard);
-        if (sysctl_guard_tick(m->sysctl_guard, usec) > 0)
+        if (sysctl_guard_tick(m->sysctl_guard, now) > 0)
                 notify_status(m);
         /* Also what a file watch changed between ticks: the file is rewritten only if a row
          * differs. */
         publish_sysctls(m);
+        /* Looking never loads a module: only a daemon that heals may dump the table over
+         * ctnetlink while nf_conntrack_netlink is absent. */
+        module_guard_counts(m->module_guard, &mc);
+        table_guard_set_may_load(m->table_guard, m->config->mode == GUARD_MODE_ENFORCE &&
+                                                 !mc.held && !mc.flapping);
         /* The table guard picks the interval: faster while the table is filling up. */
-        next = table_guard_tick(m->table_guard, usec, &table_changed);
+        next = table_guard_tick(m->table_guard, now, &table_changed);
         if (table_changed)
                 notify_status(m);
         else
                 refresh_status(m);
 
-        r = sd_event_source_set_time(s, usec + next);
+        r = sd_event_source_set_time(s, tick_next(usec, now, next));
         if (r < 0)
                 return log_error_errno(r, "Failed to rearm the poll timer: %m");
         return sd_event_source_set_enabled(s, SD_EVENT_ON);
@@ -340,7 +351,7 @@ int manager_new(const char *root, const char *config_path, Config *config, Manag
         if (r < 0)
                 return r;
 
-        r = table_guard_new(m->event, m->sysctl_root, m->config, &m->table_guard);
+        r = table_guard_new(m->event, m->root, m->config, &m->table_guard);
         if (r < 0)
                 return r;
 

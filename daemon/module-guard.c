@@ -190,9 +190,23 @@ static void guard_resolve_related(ModuleGuard *g) {
 /* Maps every configured name onto this kernel, reporting what is skipped, once. */
 static int guard_resolve(ModuleGuard *g) {
         const Config *c = g->manager->config;
-        size_t n = strv_length(c->ensure);
+        _cleanup_strv_free_ char **ensure = NULL;
         GuardedModule *entries;
         unsigned skipped = 0;
+        size_t n;
+        int k;
+
+        /* The default Ensure= names today's modules; an older kernel has the chain under more
+         * names, and guarding the default must mean guarding all of it. A configured Ensure=
+         * is taken as written. */
+        k = c->origins[CONFIG_MODULES_ENSURE] ? -EEXIST : module_chain_add_legacy(g->modules, c->ensure, &ensure);
+        if (k == -ENOMEM)
+                return k;
+        if (k < 0 && k != -EEXIST)
+                log_debug_errno(k, "Failed to look for the legacy names of the module chain, ignoring: %m");
+        if (k < 0 && strv_copy(c->ensure, &ensure) < 0)
+                return -ENOMEM;
+        n = strv_length(ensure);
 
         entries = calloc(MAX(n, (size_t) 1), sizeof(GuardedModule));
         if (!entries)
@@ -201,7 +215,7 @@ static int guard_resolve(ModuleGuard *g) {
         for (size_t i = 0; i < n; i++) {
                 GuardedModule *e = entries + i;
                 _cleanup_free_ char *target = NULL;
-                const char *name = c->ensure[i], *successor;
+                const char *name = ensure[i], *successor;
                 Fields f = {};
                 int r;
 
@@ -538,7 +552,7 @@ static void guard_heal(ModuleGuard *g, const ModulePolicyInput *in) {
         }
 
         g->busy_retries = 0;
-        o = module_policy_healed(&g->policy, in, ok, now_usec(CLOCK_MONOTONIC));
+        o = module_policy_healed(&g->policy, in, ok, loaded_any, now_usec(CLOCK_MONOTONIC));
 
         if (!ok) {
                 char span[FORMAT_TIMESPAN_MAX];

@@ -17,6 +17,9 @@ static const char * const alert_words[] = { "sources", "destinations", "ports", 
 struct TableGuard {
         sd_event *event;
         CtStat *stat;
+        char *root;
+        bool may_load;                  /* the daemon heals now: loading a module is allowed */
+        bool dump_skip_reported;
 
         TablePolicyConfig pc;
         unsigned top_talkers;
@@ -297,6 +300,19 @@ static int dump_start(TableGuard *g) {
 static void alert_with_top(TableGuard *g, const TableEvent *e) {
         int r;
 
+        /* A dump needs ctnetlink, and asking for it without nf_conntrack_netlink loads it: only
+         * a daemon that heals may do that; on hold and in monitor mode it loads nothing. */
+        if (!g->dump && !g->may_load && !ctstat_netlink_loaded(g->root)) {
+                if (!g->dump_skip_reported)
+                        log_info("nf_conntrack_netlink is not loaded and ctguard does not heal now "
+                                 "(monitor mode or on hold): alerting without the top talkers "
+                                 "rather than loading it.");
+                g->dump_skip_reported = true;
+                log_table_event(g, e, NULL, false);
+                return;
+        }
+        g->dump_skip_reported = false;
+
         if (g->n_pending >= PENDING_MAX) {
                 log_table_event(g, e, NULL, false);
                 return;
@@ -345,8 +361,9 @@ usec_t table_guard_tick(TableGuard *g, usec_t now, bool *ret_changed) {
         log_debug("Conntrack sample: %" PRIu32 " of %" PRIu32 " entries, drop counter %" PRIu64 "%s.",
                   s.count, s.max, s.drop, s.has_cpu_stats ? "" : " (unknown)");
         if (!s.has_cpu_stats && !g->proc_reported) {
-                log_full_errno(LOG_NOTICE, s.netlink_error,
-                               "Conntrack statistics are read from /proc/sys without ctnetlink (%m): "
+                log_full_errno(LOG_NOTICE, s.counters_error,
+                               "The conntrack counters cannot be read (%m; /proc/net/stat/nf_conntrack, "
+                               "or ctnetlink while nf_conntrack_netlink is loaded): "
                                "table-full (dropped packets) cannot be detected.");
                 g->proc_reported = true;
         } else if (s.has_cpu_stats)
@@ -398,6 +415,10 @@ void table_guard_set_config(TableGuard *g, const Config *c) {
         g->top_talkers = c->top_talkers;
 }
 
+void table_guard_set_may_load(TableGuard *g, bool may_load) {
+        g->may_load = may_load;
+}
+
 void table_guard_status(const TableGuard *g, TableStatus *ret) {
         *ret = g->status;
 }
@@ -422,11 +443,12 @@ TableGuard *table_guard_free(TableGuard *g) {
         dump_stop(g);
         ctstat_close(g->stat);
         sd_event_unref(g->event);
+        free(g->root);
         free(g);
         return NULL;
 }
 
-int table_guard_new(sd_event *event, const char *sysctl_root, const Config *c, TableGuard **ret) {
+int table_guard_new(sd_event *event, const char *root, const Config *c, TableGuard **ret) {
         _cleanup_(table_guard_freep) TableGuard *g = NULL;
         int r;
 
@@ -436,8 +458,11 @@ int table_guard_new(sd_event *event, const char *sysctl_root, const Config *c, T
         g->event = sd_event_ref(event);
         g->policy = TABLE_POLICY_INIT;
         table_guard_set_config(g, c);
+        g->root = strdup(strempty(root));
+        if (!g->root)
+                return -ENOMEM;
 
-        r = ctstat_open(sysctl_root, &g->stat);
+        r = ctstat_open(g->root, &g->stat);
         if (r < 0)
                 return r;
 
@@ -445,13 +470,13 @@ int table_guard_new(sd_event *event, const char *sysctl_root, const Config *c, T
         return 0;
 }
 
-int table_sample_once(const char *sysctl_root, const Config *c, TableStatus *ret) {
+int table_sample_once(const char *root, const Config *c, TableStatus *ret) {
         _cleanup_(ctstat_closep) CtStat *stat = NULL;
         TablePolicyConfig pc;
         CtSample s;
         int r;
 
-        r = ctstat_open(sysctl_root, &stat);
+        r = ctstat_open(root, &stat);
         if (r < 0)
                 return r;
         r = ctstat_sample(stat, &s);

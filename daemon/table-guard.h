@@ -25,7 +25,9 @@
  * be thread-safe, and a forked child would copy the daemon and need its own reaping; reading
  * incrementally needs neither and lets the kernel pace the dump. It is bounded by
  * CT_LIMITS_DAEMON (entries and keys, so memory) and by TABLE_DUMP_TIMEOUT; the events wait for
- * it (a second or so for a quarter million entries) and are logged with what was counted. */
+ * it (a second or so for a quarter million entries) and are logged with what was counted.
+ * A dump asks ctnetlink, which loads nf_conntrack_netlink if it is absent: while the daemon
+ * does not heal (monitor mode, on hold) and the module is absent, alerts go without the lists. */
 
 #define TABLE_DUMP_TIMEOUT (10 * USEC_PER_SEC)
 #define TABLE_DUMP_READS_PER_DISPATCH 8u
@@ -41,7 +43,8 @@ typedef struct TableStatus {
         TableLevel level;               /* with hysteresis in the daemon; plain in a one-shot */
 } TableStatus;
 
-int table_guard_new(sd_event *event, const char *sysctl_root, const Config *c, TableGuard **ret);
+/* root: where /proc and /sys are, "" for /. */
+int table_guard_new(sd_event *event, const char *root, const Config *c, TableGuard **ret);
 TableGuard *table_guard_free(TableGuard *g);
 static inline void table_guard_freep(TableGuard **g) {
         table_guard_free(*g);
@@ -56,6 +59,10 @@ void table_guard_set_config(TableGuard *g, const Config *c);
  * NULL) tells whether the status line changed (percent or level). */
 usec_t table_guard_tick(TableGuard *g, usec_t now, bool *ret_changed);
 
+/* Whether the daemon heals now (enforce mode, not on hold, not stopped for flapping). Only then
+ * may a top-talker dump run while nf_conntrack_netlink is absent, since the dump loads it. */
+void table_guard_set_may_load(TableGuard *g, bool may_load);
+
 void table_guard_status(const TableGuard *g, TableStatus *ret);
 
 /* "table 1234/262144 (0%, ok)", or "table unknown" before a sample. */
@@ -63,4 +70,4 @@ int table_status_format(const TableStatus *s, char *buf, size_t size);
 
 /* One sample without a daemon, for "ctguard status": the level has no history, so it is the
  * one the thresholds give (no hysteresis). */
-int table_sample_once(const char *sysctl_root, const Config *c, TableStatus *ret);
+int table_sample_once(const char *root, const Config *c, TableStatus *ret);

@@ -367,7 +367,7 @@ static int check_table(Status *s, const Config *c, const char *sysctl_root) {
         }
         tc = (TablePolicyConfig) { .warn_percent = s->warn_percent, .crit_percent = s->crit_percent };
 
-        r = ctstat_open(sysctl_root, &st);
+        r = ctstat_open(arg_root, &st);
         if (r == -ENOMEM)
                 return r;
         if (r >= 0)

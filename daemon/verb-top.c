@@ -187,7 +187,7 @@ int verb_top(int argc, char *argv[]) {
         sysctl_root = verb_sysctl_root();
         if (!sysctl_root)
                 return log_oom(), EXIT_FAILURE;
-        if (!ctstat_conntrack_loaded(sysctl_root)) {
+        if (!ctstat_conntrack_loaded(arg_root)) {
                 log_error("nf_conntrack is not loaded (no %s/net/netfilter/nf_conntrack_count): no table to list.",
                           sysctl_root);
                 return EXIT_FAILURE;

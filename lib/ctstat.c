@@ -4,7 +4,10 @@
 #include <libmnl/libmnl.h>
 #include <linux/netfilter/nfnetlink.h>
 #include <linux/netfilter/nfnetlink_conntrack.h>
+#include <fcntl.h>
+#include <stddef.h>
 #include <sys/socket.h>
+#include <sys/utsname.h>
 #include <time.h>
 
 #include "time-util.h"
@@ -16,11 +19,16 @@
 /* Large enough for any single datagram of a dump; a smaller buffer truncates (ENOSPC). */
 #define CTSTAT_BUF_SIZE 32768u
 
+/* /proc/net/stat/nf_conntrack is about 160 bytes per CPU: this holds thousands of CPUs. */
+#define CTSTAT_PROC_STAT_MAX (4u * 1024 * 1024)
+#define CTSTAT_PROC_STAT_COLUMNS 64u
+
 struct CtStat {
         struct mnl_socket *nl;  /* NULL: closed after an error, reopened by the next sample */
         uint32_t portid;
         uint32_t seq;
-        char *sysctl_root;
+        char *root;             /* "" for / */
+        char *sysctl_root;      /* root + /proc/sys */
         char *buf;
 };
 
@@ -50,24 +58,227 @@ static int read_u32(const char *sysctl_root, const char *path, uint32_t *ret) {
         return 0;
 }
 
-int ctstat_sample_proc(const char *sysctl_root, CtSample *ret) {
-        uint32_t count, max;
+/* The header names of the columns we keep. Kernels have renamed columns ("searched" became
+ * "clashres", "delete_list" became "chainlength" when 5.15 put chaintoolong there), so only a
+ * name says what a column holds. */
+static const struct {
+        const char *name;
+        size_t offset;
+        size_t has_offset;      /* (size_t) -1: always present once the name is */
+} proc_stat_columns[] = {
+#define COLUMN(n, f) { n, offsetof(CtSample, f), (size_t) -1 }
+#define OPTIONAL(n, f) { n, offsetof(CtSample, f), offsetof(CtSample, has_##f) }
+        COLUMN("found", found),
+        COLUMN("invalid", invalid),
+        COLUMN("insert", insert),
+        COLUMN("insert_failed", insert_failed),
+        COLUMN("drop", drop),
+        COLUMN("early_drop", early_drop),
+        COLUMN("icmp_error", error),
+        COLUMN("search_restart", search_restart),
+        OPTIONAL("clashres", clash_resolve),
+        OPTIONAL("chainlength", chaintoolong),
+        OPTIONAL("chaintoolong", chaintoolong),
+#undef COLUMN
+#undef OPTIONAL
+};
+
+static bool is_blank(char c) {
+        return c == ' ' || c == '\t';
+}
+
+/* The next blank-separated word of the line at *p, or false at its end. */
+static bool next_word(const char **p, const char **ret_word, size_t *ret_len) {
+        const char *s = *p, *e;
+
+        while (is_blank(*s))
+                s++;
+        if (*s == '\0' || *s == '\n')
+                return false;
+        for (e = s; *e && *e != '\n' && !is_blank(*e); e++)
+                ;
+        *ret_word = s;
+        *ret_len = (size_t) (e - s);
+        *p = e;
+        return true;
+}
+
+static int parse_hex(const char *w, size_t len, uint64_t *ret) {
+        uint64_t v = 0;
+
+        /* The kernel prints each as %08x of an unsigned int. */
+        if (len == 0 || len > 8)
+                return -EBADMSG;
+        for (size_t i = 0; i < len; i++) {
+                char c = w[i];
+                unsigned d;
+
+                if (c >= '0' && c <= '9')
+                        d = (unsigned) (c - '0');
+                else if (c >= 'a' && c <= 'f')
+                        d = (unsigned) (c - 'a' + 10);
+                else if (c >= 'A' && c <= 'F')
+                        d = (unsigned) (c - 'A' + 10);
+                else
+                        return -EBADMSG;
+                v = v * 16 + d;
+        }
+        *ret = v;
+        return 0;
+}
+
+int ctstat_parse_proc_stat(const char *text, CtSample *ret) {
+        /* For each column of the header: the index in proc_stat_columns, or -1 to skip it. */
+        int map[CTSTAT_PROC_STAT_COLUMNS];
+        uint64_t sums[ELEMENTSOF(proc_stat_columns)] = {};
+        bool seen[ELEMENTSOF(proc_stat_columns)] = {};
+        size_t n_columns = 0, len;
+        const char *p = text, *w;
+        unsigned n_cpus = 0;
+        bool have_drop = false;
+        CtSample c;
+
+        if (!text)
+                return -EBADMSG;
+
+        while (next_word(&p, &w, &len)) {
+                if (n_columns >= ELEMENTSOF(map))
+                        return -EBADMSG;
+                map[n_columns] = -1;
+                for (size_t k = 0; k < ELEMENTSOF(proc_stat_columns); k++)
+                        if (strlen(proc_stat_columns[k].name) == len &&
+                            memcmp(proc_stat_columns[k].name, w, len) == 0) {
+                                /* The same name twice: not a header we understand. */
+                                if (seen[k])
+                                        return -EBADMSG;
+                                seen[k] = true;
+                                map[n_columns] = (int) k;
+                                have_drop = have_drop || streq(proc_stat_columns[k].name, "drop");
+                        }
+                n_columns++;
+        }
+        /* drop is what the table guard needs: without it this is not the file we know. */
+        if (!have_drop)
+                return -EBADMSG;
+
+        for (;;) {
+                size_t col = 0;
+
+                if (*p == '\n')
+                        p++;
+                if (*p == '\0')
+                        break;
+                while (next_word(&p, &w, &len)) {
+                        uint64_t v;
+
+                        if (col >= n_columns || parse_hex(w, len, &v) < 0)
+                                return -EBADMSG;
+                        if (map[col] >= 0)
+                                sums[map[col]] += v;
+                        col++;
+                }
+                if (col == 0)
+                        continue;       /* a blank line */
+                if (col != n_columns)
+                        return -EBADMSG;
+                n_cpus++;
+        }
+        if (n_cpus == 0)
+                return -EBADMSG;
+
+        c = *ret;
+        c.has_cpu_stats = true;
+        c.n_cpus = n_cpus;
+        c.found = c.invalid = c.insert = c.insert_failed = c.drop = c.early_drop = c.error =
+                c.search_restart = c.clash_resolve = c.chaintoolong = 0;
+        c.has_clash_resolve = c.has_chaintoolong = false;
+        for (size_t k = 0; k < ELEMENTSOF(proc_stat_columns); k++) {
+                if (!seen[k])
+                        continue;
+                *(uint64_t *) ((char *) &c + proc_stat_columns[k].offset) += sums[k];
+                if (proc_stat_columns[k].has_offset != (size_t) -1)
+                        *(bool *) ((char *) &c + proc_stat_columns[k].has_offset) = true;
+        }
+        c.counters_error = 0;
+        *ret = c;
+        return 0;
+}
+
+static int read_proc_stat(const char *root, char **ret) {
+        _cleanup_free_ char *p = NULL, *buf = NULL;
+        _cleanup_close_ int fd = -EBADF;
+        size_t size = 0, alloc = 0;
+
+        if (asprintf(&p, "%s/proc/net/stat/nf_conntrack", root) < 0)
+                return -ENOMEM;
+        /* /proc/net is a symlink to self/net; only the file itself must not be one. */
+        fd = open(p, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK);
+        if (fd < 0)
+                return negative_errno();
+
+        for (;;) {
+                ssize_t n;
+
+                if (alloc - size < 4096) {
+                        char *b;
+
+                        if (alloc >= CTSTAT_PROC_STAT_MAX)
+                                return -EFBIG;
+                        alloc = alloc ? alloc * 2 : 8192;
+                        b = realloc(buf, alloc + 1);
+                        if (!b)
+                                return -ENOMEM;
+                        buf = b;
+                }
+                n = read(fd, buf + size, alloc - size);
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return negative_errno();
+                }
+                if (n == 0)
+                        break;
+                size += (size_t) n;
+        }
+        if (!buf)
+                return -EBADMSG;
+        buf[size] = '\0';
+        if (strlen(buf) != size)
+                return -EBADMSG;
+        *ret = TAKE_PTR(buf);
+        return 0;
+}
+
+static int sample_proc(const char *root, const char *sysctl_root, CtSample *ret) {
+        _cleanup_free_ char *text = NULL;
+        CtSample s = { .source = CTSTAT_SOURCE_PROC };
         int r;
 
-        r = read_u32(sysctl_root, "net/netfilter/nf_conntrack_count", &count);
+        s.timestamp = now_usec(CLOCK_MONOTONIC);
+        r = read_u32(sysctl_root, "net/netfilter/nf_conntrack_count", &s.count);
         if (r < 0)
                 return r;
-        r = read_u32(sysctl_root, "net/netfilter/nf_conntrack_max", &max);
+        r = read_u32(sysctl_root, "net/netfilter/nf_conntrack_max", &s.max);
         if (r < 0)
                 return r;
 
-        *ret = (CtSample) {
-                .source = CTSTAT_SOURCE_PROC,
-                .timestamp = now_usec(CLOCK_MONOTONIC),
-                .count = count,
-                .max = max,
-        };
+        /* The counters are a bonus: without them the sample still has what matters most. */
+        r = read_proc_stat(root, &text);
+        if (r >= 0)
+                r = ctstat_parse_proc_stat(text, &s);
+        if (r < 0)
+                s.counters_error = r;
+
+        *ret = s;
         return 0;
+}
+
+int ctstat_sample_proc(const char *root, CtSample *ret) {
+        _cleanup_free_ char *sysctl_root = NULL;
+
+        if (asprintf(&sysctl_root, "%s/proc/sys", strempty(root)) < 0)
+                return -ENOMEM;
+        return sample_proc(strempty(root), sysctl_root, ret);
 }
 
 static void socket_drop(CtStat *s) {
@@ -254,7 +465,7 @@ static int query_cpus(CtStat *s, CtSample *sample) {
         return 0;
 }
 
-static int sample_netlink(CtStat *s, CtSample *ret) {
+int ctstat_sample_netlink(CtStat *s, CtSample *ret) {
         CtSample sample = { .source = CTSTAT_SOURCE_NETLINK };
         GlobalReply g;
         int r;
@@ -283,41 +494,85 @@ static int sample_netlink(CtStat *s, CtSample *ret) {
         r = query_cpus(s, &sample);
         if (r < 0) {
                 socket_drop(s);
-                sample.netlink_error = r;
+                sample.counters_error = r;
         }
 
         *ret = sample;
         return 0;
 }
 
-bool ctstat_conntrack_loaded(const char *sysctl_root) {
+static bool exists(const char *root, const char *path) {
         _cleanup_free_ char *p = NULL;
 
-        if (asprintf(&p, "%s/net/netfilter/nf_conntrack_count", sysctl_root ?: SYSCTL_ROOT_DEFAULT) < 0)
-                return true;    /* cannot tell: let the caller try */
-        return access(p, F_OK) >= 0 || errno != ENOENT;
+        if (asprintf(&p, "%s%s", strempty(root), path) < 0)
+                return false;   /* cannot tell: the caller asks nothing then */
+        return access(p, F_OK) >= 0;
+}
+
+bool ctstat_conntrack_loaded(const char *root) {
+        return exists(root, "/proc/sys/net/netfilter/nf_conntrack_count");
+}
+
+static bool builtin(const char *root, const char *module) {
+        _cleanup_free_ char *p = NULL, *line = NULL;
+        _cleanup_fclose_ FILE *f = NULL;
+        struct utsname u;
+        size_t size = 0;
+        ssize_t n;
+
+        if (uname(&u) < 0 ||
+            asprintf(&p, "%s/lib/modules/%s/modules.builtin", strempty(root), u.release) < 0)
+                return false;
+        f = fopen(p, "re");
+        if (!f)
+                return false;
+        while ((n = getline(&line, &size, f)) > 0) {
+                const char *base = strrchr(line, '/');
+
+                if (n > 0 && line[n - 1] == '\n')
+                        line[n - 1] = '\0';
+                base = base ? base + 1 : line;
+                if (strneq(base, module, strlen(module)) && streq(base + strlen(module), ".ko"))
+                        return true;
+        }
+        return false;
+}
+
+bool ctstat_netlink_loaded(const char *root) {
+        /* Loaded, built in (a built-in module without parameters has no /sys/module entry), or
+         * a kernel without module support: in each case a request loads nothing. */
+        return exists(root, "/sys/module/nf_conntrack_netlink") ||
+               !exists(root, "/proc/modules") ||
+               builtin(root, "nf_conntrack_netlink");
 }
 
 int ctstat_sample(CtStat *s, CtSample *ret) {
         CtSample sample;
-        int r, k;
+        int r;
 
-        /* A ctnetlink request while conntrack is not loaded makes the kernel load it
-         * (nfnetlink requests nf_conntrack_netlink, which pulls in nf_conntrack): a statistics
-         * poll must not heal the chain behind the module guard, in monitor mode or on hold. */
-        if (!ctstat_conntrack_loaded(s->sysctl_root))
-                return -ENOENT;
+        /* Nothing at all without nf_conntrack (no nf_conntrack_count: -ENOENT): its absence is
+         * the module guard's business, and no request may load it behind the guard's back, in
+         * monitor mode or on hold. */
+        r = sample_proc(s->root, s->sysctl_root, &sample);
+        if (r < 0)
+                return r;
+        if (sample.has_cpu_stats || sample.counters_error != -ENOENT)
+                goto done;
 
-        r = sample_netlink(s, &sample);
-        if (r >= 0) {
-                *ret = sample;
-                return 0;
-        }
+        /* No /proc/net/stat (CONFIG_NF_CONNTRACK_PROCFS off): ctnetlink has the same
+         * counters, but a request loads nf_conntrack_netlink unless it is there already. */
+        if (!ctstat_netlink_loaded(s->root))
+                goto done;
+        r = socket_ensure(s);
+        if (r >= 0)
+                r = query_cpus(s, &sample);
+        if (r < 0) {
+                socket_drop(s);
+                sample.counters_error = r;
+        } else
+                sample.source = CTSTAT_SOURCE_NETLINK;
 
-        k = ctstat_sample_proc(s->sysctl_root, &sample);
-        if (k < 0)
-                return k;
-        sample.netlink_error = r;
+done:
         *ret = sample;
         return 0;
 }
@@ -326,26 +581,26 @@ CtStat *ctstat_close(CtStat *s) {
         if (!s)
                 return NULL;
         socket_drop(s);
+        free(s->root);
         free(s->sysctl_root);
         free(s->buf);
         free(s);
         return NULL;
 }
 
-int ctstat_open(const char *sysctl_root, CtStat **ret) {
+int ctstat_open(const char *root, CtStat **ret) {
         _cleanup_(ctstat_closep) CtStat *s = NULL;
 
         s = calloc(1, sizeof(CtStat));
         if (!s)
                 return -ENOMEM;
-        s->sysctl_root = strdup(sysctl_root ?: SYSCTL_ROOT_DEFAULT);
+        s->root = strdup(strempty(root));
         s->buf = malloc(CTSTAT_BUF_SIZE);
-        if (!s->sysctl_root || !s->buf)
+        if (!s->root || !s->buf || asprintf(&s->sysctl_root, "%s/proc/sys", s->root) < 0)
                 return -ENOMEM;
 
-        /* Failure is remembered by the socket staying closed; ctstat_sample() retries. */
-        (void) socket_ensure(s);
-
+        /* No socket yet: opening one loads nothing, but it is only wanted where /proc lacks the
+         * counters (ctstat_sample()) or a caller asks for ctnetlink explicitly. */
         *ret = TAKE_PTR(s);
         return 0;
 }

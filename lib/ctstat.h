@@ -8,13 +8,16 @@
 #include "parse-util.h"
 
 /* Conntrack table statistics of the current network namespace: the entry count and limit, and
- * the kernel's per-CPU event counters summed over CPUs. Read over ctnetlink, whose cost does not
- * depend on how many entries there are; when ctnetlink is unavailable (no nf_conntrack_netlink,
- * no CAP_NET_ADMIN), count and limit come from the sysctls instead and the counters are absent. */
+ * the kernel's per-CPU event counters summed over CPUs. Looking must never load a module: the
+ * count and limit come from /proc/sys/net/netfilter/nf_conntrack_{count,max} and the counters
+ * from /proc/net/stat/nf_conntrack, which cost the same as a ctnetlink query and load nothing.
+ * ctnetlink is asked only for the counters, only where /proc lacks them, and only while
+ * nf_conntrack_netlink is already loaded: a ctnetlink request without it makes the kernel load
+ * it (and nf_conntrack with it). Every path is found beneath one root directory, "" for /. */
 
 typedef enum CtStatSource {
-        CTSTAT_SOURCE_NETLINK,
-        CTSTAT_SOURCE_PROC,
+        CTSTAT_SOURCE_NETLINK,          /* the counters came over ctnetlink */
+        CTSTAT_SOURCE_PROC,             /* everything from /proc */
         _CTSTAT_SOURCE_MAX,
         _CTSTAT_SOURCE_INVALID = -EINVAL,
 } CtStatSource;
@@ -39,28 +42,52 @@ typedef struct CtSample {
         uint64_t early_drop;
         uint64_t error;
         uint64_t search_restart;
+        /* Not every kernel has these columns (/proc only; ctnetlink has no clash count). */
+        bool has_clash_resolve;
+        uint64_t clash_resolve;
+        bool has_chaintoolong;
+        uint64_t chaintoolong;
 
-        int netlink_error;              /* source == PROC: why ctnetlink was not used */
+        int counters_error;             /* !has_cpu_stats: why the counters could not be read */
 } CtSample;
 
 typedef struct CtStat CtStat;
 
-/* Allocates the sampler and opens its netlink socket. sysctl_root is where the fallback reads
- * ("/proc/sys" on a live system). Failing to open the socket is not an error here: the sampler
- * retries on every sample and falls back meanwhile. Returns -ENOMEM only. */
-int ctstat_open(const char *sysctl_root, CtStat **ret);
+/* Allocates the sampler. root is the directory /proc and /sys are found beneath ("" or NULL
+ * for /), the same boundary as every other kernel-facing module. No socket is opened until
+ * ctnetlink is needed. Returns -ENOMEM only. */
+int ctstat_open(const char *root, CtStat **ret);
 CtStat *ctstat_close(CtStat *s);
 static inline void ctstat_closep(CtStat **s) {
         ctstat_close(*s);
 }
 
-/* Takes one sample. Returns 0 with ret filled, or the negative errno of the fallback when
- * neither ctnetlink nor the sysctls could be read (ret untouched then). */
+/* Takes one sample. Returns 0 with ret filled, -ENOENT when nf_conntrack is not loaded (nothing
+ * is asked then), or the negative errno of reading the count and limit (ret untouched then).
+ * Counters that cannot be read leave has_cpu_stats false with counters_error set. */
 int ctstat_sample(CtStat *s, CtSample *ret);
 
-/* Whether nf_conntrack is in this kernel and namespace: its nf_conntrack_count exists. Asked
- * before every ctnetlink request, since a request would load the module otherwise. */
-bool ctstat_conntrack_loaded(const char *sysctl_root);
+/* The ctnetlink path alone, count and limit included, whatever /proc has: for the benchmark
+ * and the tests that compare both. It loads nf_conntrack_netlink if it is absent: never call it
+ * from the daemon. */
+int ctstat_sample_netlink(CtStat *s, CtSample *ret);
 
-/* The fallback alone: count and max from sysctl_root/net/netfilter/nf_conntrack_{count,max}. */
-int ctstat_sample_proc(const char *sysctl_root, CtSample *ret);
+/* Whether nf_conntrack is in this kernel and namespace: root/proc/sys/net/netfilter/
+ * nf_conntrack_count exists. */
+bool ctstat_conntrack_loaded(const char *root);
+
+/* Whether a ctnetlink request would load nothing: nf_conntrack_netlink is loaded
+ * (root/sys/module/nf_conntrack_netlink), built in (root/lib/modules/RELEASE/modules.builtin),
+ * or the kernel has no module support (no root/proc/modules). Asked before every ctnetlink
+ * request and every table dump. */
+bool ctstat_netlink_loaded(const char *root);
+
+/* /proc alone: count and max from root/proc/sys/net/netfilter/nf_conntrack_{count,max}, the
+ * counters from root/proc/net/stat/nf_conntrack when it can be read (else counters_error). */
+int ctstat_sample_proc(const char *root, CtSample *ret);
+
+/* Parses the text of /proc/net/stat/nf_conntrack: a header naming the columns, then one row of
+ * hexadecimal counters per CPU. Columns are found by their name in the header, never by
+ * position (kernels renamed and reused them); unknown ones are skipped. Fills the counters,
+ * n_cpus and has_cpu_stats of ret, and nothing else. -EBADMSG for a malformed text. */
+int ctstat_parse_proc_stat(const char *text, CtSample *ret);

@@ -108,7 +108,7 @@ ModuleVerdict module_policy_decide(ModulePolicy *p, const ModulePolicyInput *in,
 }
 
 ModuleHealOutcome module_policy_healed(ModulePolicy *p, const ModulePolicyInput *in, bool ok,
-                                       usec_t now) {
+                                       bool loaded, usec_t now) {
         ModuleHealOutcome o = {};
 
         if (!ok) {
@@ -122,6 +122,8 @@ ModuleHealOutcome module_policy_healed(ModulePolicy *p, const ModulePolicyInput 
 
         p->failures = 0;
         p->retry_at = 0;
+        if (!loaded)
+                return o;
         p->heals++;
         if (flap_guard_record(&p->flap, now, in->reload_burst, in->reload_interval)) {
                 p->flaps++;

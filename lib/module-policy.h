@@ -91,9 +91,11 @@ typedef struct ModuleHealOutcome {
 } ModuleHealOutcome;
 
 /* The result of a heal that MODULE_VERDICT_HEAL asked for: ok if every missing module is in the
- * kernel now. */
+ * kernel now; loaded if the heal itself loaded one. A heal that loaded nothing (every module was
+ * back already, a uevent race) ends a failure streak but is no heal: it does not count and does
+ * not feed the flap guard. */
 ModuleHealOutcome module_policy_healed(ModulePolicy *p, const ModulePolicyInput *in, bool ok,
-                                       usec_t now);
+                                       bool loaded, usec_t now);
 
 /* Whether a hold is in force at now (on the hold's own clock, hold_clock_now()): held, and not
  * expired. */

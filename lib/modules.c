@@ -665,6 +665,48 @@ done:
         return 0;
 }
 
+int module_chain_add_legacy(ModuleContext *c, char * const *names, char ***ret) {
+        _cleanup_strv_free_ char **l = NULL;
+        int r;
+
+        for (size_t i = 0; names && names[i]; i++) {
+                if (!strv_contains(l, names[i])) {
+                        r = strv_extend(&l, names[i]);
+                        if (r < 0)
+                                return r;
+                }
+                /* Right after its successor: on the old kernel the per-family module needs it
+                 * (nf_conntrack_ipv4 depends on nf_conntrack) and nf_nat_ipv4 comes after both. */
+                for (size_t k = 0; k < ELEMENTSOF(legacy_names); k++) {
+                        ModuleResolution res;
+
+                        if (!streq(legacy_names[k].successor, names[i]) ||
+                            strv_contains(l, legacy_names[k].name) ||
+                            strv_contains(names, legacy_names[k].name))
+                                continue;
+                        /* Only a module of that very name in the tree: an alias of the
+                         * successor (newer kernels) is the successor, guarded already. */
+                        if (!module_tree_present(c))
+                                continue;
+                        r = module_resolve(c, legacy_names[k].name, &res, NULL);
+                        if (r < 0)
+                                return r;
+                        if (res != MODULE_RESOLUTION_MODULE)
+                                continue;
+                        r = strv_extend(&l, legacy_names[k].name);
+                        if (r < 0)
+                                return r;
+                }
+        }
+        if (!l) {
+                l = calloc(1, sizeof(char *));
+                if (!l)
+                        return -ENOMEM;
+        }
+        *ret = TAKE_PTR(l);
+        return 0;
+}
+
 static int related_add(char ***l, struct kmod_module *m, const char *skip) {
         const char *n = kmod_module_get_name(m);
 
@@ -808,14 +850,17 @@ int module_check_blocked(ModuleContext *c, const char *name, ModuleBlock *ret, c
                 return 0;
         }
 
-        /* A dependency that may not be loaded makes the module unloadable too: say which. */
+        /* A dependency with an install command makes the module unloadable too (modprobe would
+         * run the command for it, ctguard never runs one): say which. A blacklisted dependency
+         * does not: modprobe's blacklist applies to the name it is asked for, and a dependency
+         * is loaded whatever the blacklist says. */
         deps = kmod_module_get_dependencies(mod);
         for (l = deps; l; l = kmod_list_next(deps, l)) {
                 _cleanup_(kmod_module_unrefp) struct kmod_module *d = kmod_module_get_module(l);
 
-                b = module_block_of(c, d);
-                if (b == MODULE_BLOCK_NONE)
+                if (!kmod_module_get_install_commands(d))
                         continue;
+                b = MODULE_BLOCK_INSTALL;
                 if (ret_module) {
                         *ret_module = strdup(kmod_module_get_name(d));
                         if (!*ret_module)

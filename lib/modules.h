@@ -117,6 +117,12 @@ const char *module_resolution_to_string(ModuleResolution r);
  * the module to guard for ALIAS and MERGED, NULL otherwise. */
 int module_resolve(ModuleContext *c, const char *name, ModuleResolution *ret, char **ret_target);
 
+/* The default chain on this kernel: names, each followed by the legacy per-family modules that
+ * were merged into it later (nf_conntrack_ipv4 and _ipv6 after nf_conntrack before 4.19,
+ * nf_nat_ipv4 and _ipv6 after nf_nat before 5.1) where the module tree holds them under that
+ * very name. Without a tree nothing is added. */
+int module_chain_add_legacy(ModuleContext *c, char * const *names, char ***ret);
+
 /* The module a legacy name was merged into (nf_conntrack_ipv4 -> nf_conntrack in 4.19,
  * nf_nat_ipv4 -> nf_nat in 5.1), or NULL. Only used to explain, never to decide. */
 const char *module_legacy_successor(const char *name);
@@ -131,8 +137,9 @@ typedef enum ModuleBlock {
 
 const char *module_block_to_string(ModuleBlock b);
 
-/* Whether modprobe.d keeps ctguard from loading name: the module itself or one of the modules
- * it depends on is blacklisted or has an install command. ctguard does not override the
+/* Whether modprobe.d keeps ctguard from loading name, exactly where modprobe -b would refuse
+ * or run a command instead: the module itself is blacklisted or has an install command, or a
+ * module it depends on has an install command (a blacklisted dependency is loaded anyway). ctguard does not override the
  * administrator, and never runs commands. ret_module receives the module that is blocked
  * (name or a dependency), NULL when none is. */
 int module_check_blocked(ModuleContext *c, const char *name, ModuleBlock *ret, char **ret_module);

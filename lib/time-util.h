@@ -15,3 +15,13 @@ static inline usec_t now_usec(clockid_t clock) {
         (void) clock_gettime(clock, &ts);
         return (usec_t) ts.tv_sec * USEC_PER_SEC + (usec_t) ts.tv_nsec / 1000;
 }
+
+/* When a periodic timer that was due at scheduled and ran at now fires next. On time, the
+ * cadence is kept (scheduled + interval, no drift from dispatch latency); after a stall past
+ * that point (a suspended VM, a stopped process), the missed ticks are skipped, not run
+ * back-to-back to catch up: the next one is a full interval after now. */
+static inline usec_t tick_next(usec_t scheduled, usec_t now, usec_t interval) {
+        usec_t next = scheduled + interval;
+
+        return next > now ? next : now + interval;
+}

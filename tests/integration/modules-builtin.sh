@@ -3,7 +3,7 @@
 # The module guard on the running kernel, in a namespace: the daemon and "repair --dry-run"
 # find the conntrack chain present (built in on a kernel without loadable netfilter modules,
 # loaded on one with them), skip the names this kernel does not have, load nothing and log
-# nothing alarming. Only module state is read; sysctls are written in the namespace only.
+# nothing at warning priority or above. Only module state is read; sysctls are written in the namespace only.
 
 # shellcheck source=tests/integration/lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -31,6 +31,11 @@ info "the chain is $kind on this kernel"
 ctguard_write_config etc/ctguard/ctguard.conf <<'CONF'
 [Guard]
 PollIntervalSec=200ms
+
+# One assignment, so that no snapshot is taken: this test judges the module guard, and the
+# snapshot's keys that are read-only in a namespace are the sysctl guard's business.
+[Sysctl]
+net.netfilter.nf_conntrack_tcp_timeout_established=432000
 
 [Modules]
 # The legacy names are merged into nf_conntrack and nf_nat on every kernel since 5.1.
@@ -83,12 +88,31 @@ assert_eq 0 "$CTG_STATUS" "ctguard exit status"
 for e in module-reloaded module-load-failed module-missing module-blocked module-flapping; do
         assert_file_lacks "$CTG_LOG" "[$e]" "the daemon's log"
 done
-# Nothing at warning level or above: no such words anywhere in what it said (the words, not
-# the time and level that start each of the daemon's lines).
-if sed -E 's/^[0-9T:.+-]+ [a-z]+ ctguard: /ctguard: /' "$CTG_LOG" |
-        grep -iE "warn|error|fail|crit|alert|emerg|missing|blocked|flapping|lost" |
-        grep -vF "[module-skipped]" >"$TEST_TMP/alarming"; then
-        cat "$TEST_TMP/alarming" >&2
-        fail "the daemon logged something alarming"
+info "ok: $(grep -c . "$CTG_LOG") log lines at info and above"
+
+# ---- nothing at warning or above ----
+# Outside systemd the daemon writes plain lines to stderr, so the priority of a line is judged
+# by the daemon itself: with --log-level=warning it writes exactly the messages at warning or
+# above, and must write none. What it did meanwhile is read from the state it publishes, which
+# keeps every event whatever the log level. If a line ever carries a level token
+# ("<time> <level> ..."), that only shows what went wrong.
+state="$CTG_ROOT/run/ctguard/state"
+rm -f "$state"
+start_ctguard --log-level=warning
+published() { [ -f "$state" ] && grep -qF "module-chain-present" "$state"; }
+wait_until 10 published || fail "the daemon did not publish module-chain-present"
+# Sweeps past the first, as above: the hold and its release are events in the state too.
+ctguard_cmd hold --for 1h --reason "integration test" >/dev/null || fail "ctguard hold"
+held_seen() { grep -qF '"held"' "$state" || grep -qE '(^|[^a-z])held([^a-z]|$)' "$state"; }
+wait_until 10 held_seen || fail "the daemon did not publish the hold"
+ctguard_cmd release >/dev/null || fail "ctguard release"
+released_seen() { grep -qF "released" "$state"; }
+wait_until 10 released_seen || fail "the daemon did not publish the release"
+ctguard_running || fail "ctguard exited"
+stop_ctguard TERM
+assert_eq 0 "$CTG_STATUS" "ctguard exit status"
+if [ -s "$CTG_LOG" ]; then
+        cat "$CTG_LOG" >&2
+        fail "the daemon logged $(grep -c . "$CTG_LOG") line(s) at warning or above"
 fi
-info "ok: $(grep -c . "$CTG_LOG") log lines"
+info "ok: nothing at warning or above"

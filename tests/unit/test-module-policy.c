@@ -147,6 +147,59 @@ START_TEST(test_decide) {
 }
 END_TEST
 
+/* Heals that loaded nothing, any number of them inside one window, never trip the flap guard
+ * and are not counted; one that loads trips it as usual. A nothing-heal also ends a failure
+ * streak (the chain is whole). */
+static const struct {
+        const char *name;
+        unsigned nothing;       /* heals that loaded nothing, 1 s apart */
+        unsigned loaded;        /* then heals that loaded, 1 s apart */
+        bool fail_first;
+        bool want_flapping;     /* on the last heal */
+        unsigned long want_heals;
+} nothing_cases[] = {
+        { "nothing x10",                 10, 0, false, false, 0 },
+        { "nothing x10 then 2 loads",    10, 2, false, false, 2 },
+        { "nothing x10 then 3 loads",    10, 3, false, true,  3 },
+        { "a failure, then nothing",     1,  0, true,  false, 0 },
+};
+
+START_TEST(test_healed_nothing) {
+        ModulePolicyInput in = {
+                .mode = GUARD_MODE_ENFORCE,
+                .missing = true,
+                .reload_burst = 2,
+                .reload_interval = S(60),
+        };
+        ModuleHealOutcome o = {};
+        ModulePolicy p;
+        usec_t t = S(1);
+
+        module_policy_init(&p);
+        if (nothing_cases[_i].fail_first) {
+                o = module_policy_healed(&p, &in, false, false, t);
+                ck_assert_uint_eq(p.failures, 1);
+                t += o.retry_in;
+        }
+        for (unsigned k = 0; k < nothing_cases[_i].nothing; k++, t += S(1)) {
+                ck_assert_int_eq(module_policy_decide(&p, &in, t), MODULE_VERDICT_HEAL);
+                o = module_policy_healed(&p, &in, true, false, t);
+                ck_assert(!o.flapping);
+                ck_assert_uint_eq(o.retry_in, 0);
+        }
+        for (unsigned k = 0; k < nothing_cases[_i].loaded; k++, t += S(1)) {
+                ck_assert_int_eq(module_policy_decide(&p, &in, t), MODULE_VERDICT_HEAL);
+                o = module_policy_healed(&p, &in, true, true, t);
+        }
+        ck_assert_msg(o.flapping == nothing_cases[_i].want_flapping, "%s", nothing_cases[_i].name);
+        ck_assert_uint_eq(p.heals, nothing_cases[_i].want_heals);
+        ck_assert_uint_eq(p.failures, 0);
+        ck_assert_uint_eq(p.retry_at, 0);
+        ck_assert_int_eq(module_policy_decide(&p, &in, t),
+                         nothing_cases[_i].want_flapping ? MODULE_VERDICT_FLAPPING : MODULE_VERDICT_HEAL);
+}
+END_TEST
+
 /* A story on a fake clock: failures back off, a success resets, repeated heals trip the flap
  * guard, the window passes, a release clears it early. */
 typedef enum Step {
@@ -221,13 +274,13 @@ START_TEST(test_story) {
                                       module_verdict_to_string(story[i].verdict));
                         break;
                 case HEAL_OK:
-                        o = module_policy_healed(&p, &in, true, story[i].now);
+                        o = module_policy_healed(&p, &in, true, true, story[i].now);
                         ck_assert_msg(o.flapping == story[i].flapping, "step %zu: flapping=%d", i,
                                       o.flapping);
                         ck_assert_uint_eq(o.retry_in, 0);
                         break;
                 case HEAL_FAIL:
-                        o = module_policy_healed(&p, &in, false, story[i].now);
+                        o = module_policy_healed(&p, &in, false, false, story[i].now);
                         ck_assert_msg(o.retry_in == story[i].retry_in, "step %zu: retry in %llu", i,
                                       (unsigned long long) o.retry_in);
                         ck_assert_uint_eq(p.retry_at, story[i].now + story[i].retry_in);
@@ -320,6 +373,7 @@ int main(void) {
         tcase_add_test(tc, test_flap_guard_capacity);
         tcase_add_loop_test(tc, test_decide, 0, ELEMENTSOF(decide_cases));
         tcase_add_test(tc, test_story);
+        tcase_add_loop_test(tc, test_healed_nothing, 0, ELEMENTSOF(nothing_cases));
         tcase_add_loop_test(tc, test_hold_active, 0, ELEMENTSOF(hold_cases));
         tcase_add_loop_test(tc, test_hold_transition, 0, ELEMENTSOF(transition_cases));
         suite_add_tcase(s, tc);

@@ -185,6 +185,44 @@ static const struct {
         { modern, NULL, "alias ct4 nf_conntrack\n", "ct4", MODULE_RESOLUTION_ALIAS, "nf_conntrack" },
 };
 
+/* The default chain on a tree: the legacy per-family modules join it where the tree has them
+ * under their own name, right after what they were merged into. */
+#define DEFAULT_ENSURE "nf_defrag_ipv4 nf_defrag_ipv6 nf_conntrack nf_nat"
+static const struct {
+        const char *name;
+        const char * const *files;
+        const char *conf;
+        const char *ensure;
+        const char *want;
+} legacy_chain_cases[] = {
+        { "modern", modern, NULL, DEFAULT_ENSURE, DEFAULT_ENSURE },
+        { "before 4.19", legacy, NULL, DEFAULT_ENSURE,
+          "nf_defrag_ipv4 nf_defrag_ipv6 nf_conntrack nf_conntrack_ipv4 nf_conntrack_ipv6 nf_nat nf_nat_ipv4" },
+        { "listed already", legacy, NULL, "nf_conntrack nf_conntrack_ipv4",
+          "nf_conntrack nf_conntrack_ipv6 nf_conntrack_ipv4" },
+        { "an alias is not a module", modern, "alias nf_conntrack_ipv4 nf_conntrack\n", DEFAULT_ENSURE,
+          DEFAULT_ENSURE },
+        { "no tree", NULL, NULL, DEFAULT_ENSURE, DEFAULT_ENSURE },
+        { "empty", legacy, NULL, "", "" },
+};
+
+START_TEST(test_chain_legacy) {
+        _cleanup_(module_context_freep) ModuleContext *c = NULL;
+        _cleanup_strv_free_ char **ensure = NULL, **got = NULL;
+        _cleanup_free_ char *joined = NULL;
+        Tree t;
+
+        tree_init(&t, legacy_chain_cases[_i].files, NULL, legacy_chain_cases[_i].conf);
+        c = context(&t, legacy_chain_cases[_i].files ? NULL : "/nonexistent/ctguard-test");
+        ck_assert_int_eq(strv_split_whitespace(legacy_chain_cases[_i].ensure, &ensure), 0);
+        ck_assert_int_eq(module_chain_add_legacy(c, ensure, &got), 0);
+        joined = strv_join(got, " ");
+        ck_assert_msg(streq(joined, legacy_chain_cases[_i].want), "%s: got '%s'",
+                      legacy_chain_cases[_i].name, joined);
+        tree_done(&t);
+}
+END_TEST
+
 START_TEST(test_resolve) {
         _cleanup_(module_context_freep) ModuleContext *c = NULL;
         _cleanup_free_ char *target = NULL;
@@ -333,12 +371,26 @@ START_TEST(test_real_tree) {
         joined = strv_join(would, " ");
         ck_assert_str_eq(joined, "libcrc32c nf_defrag_ipv6 nf_conntrack");
 
-        /* Blacklisting a dependency blocks what needs it. */
+        /* Blacklisting a dependency does not block what needs it: modprobe loads a dependency
+         * whatever the blacklist says. Asked for by name, the dependency itself is blocked. */
         snprintf(path, sizeof(path), "%s/blacklist.conf", t.confdir);
         write_file(path, "blacklist nf_defrag_ipv6\n");
         ck_assert_int_eq(module_context_refresh(c), 1);
         ck_assert_int_eq(module_check_blocked(c, "nf_nat", &b, &who), 0);
+        ck_assert_int_eq(b, MODULE_BLOCK_NONE);
+        ck_assert_ptr_null(who);
+        would = strv_free(would);
+        ck_assert_int_eq(module_load(c, "nf_conntrack", NULL, true, &b, &who, &would), 0);
+        ck_assert_ptr_null(who);
+        ck_assert(strv_contains(would, "nf_defrag_ipv6"));
+        ck_assert_int_eq(module_check_blocked(c, "nf_defrag_ipv6", &b, NULL), 0);
         ck_assert_int_eq(b, MODULE_BLOCK_BLACKLIST);
+
+        /* An install command on a dependency does block: ctguard never runs one. */
+        write_file(path, "install nf_defrag_ipv6 /bin/true\n");
+        ck_assert_int_eq(module_context_refresh(c), 1);
+        ck_assert_int_eq(module_check_blocked(c, "nf_nat", &b, &who), 0);
+        ck_assert_int_eq(b, MODULE_BLOCK_INSTALL);
         ck_assert_str_eq(who, "nf_defrag_ipv6");
         free(who);
         who = NULL;
@@ -405,6 +457,7 @@ int main(void) {
         tcase_set_timeout(tc, 120);
         tcase_add_loop_test(tc, test_resolve, 0, ELEMENTSOF(resolve_cases));
         tcase_add_loop_test(tc, test_blocked, 0, ELEMENTSOF(block_cases));
+        tcase_add_loop_test(tc, test_chain_legacy, 0, ELEMENTSOF(legacy_chain_cases));
         tcase_add_test(tc, test_load_missing);
         tcase_add_test(tc, test_refresh);
         if (find_real_tree(real_tree, sizeof(real_tree)))
