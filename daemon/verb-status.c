@@ -68,7 +68,7 @@ static const char *level_to_string(TableLevel l) {
 typedef struct ModuleRow {
         char *name;
         char *guarded;          /* the module actually checked (an alias' target) */
-        const char *state;      /* "live", "builtin", "absent", ..., or "gone" */
+        const char *state;      /* "live", "builtin", "missing", ..., or "gone" */
         char *detail;
         bool ok;
 } ModuleRow;

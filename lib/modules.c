@@ -73,7 +73,7 @@ struct ModuleContext {
 };
 
 static const char * const state_table[_MODULE_STATE_MAX] = {
-        [MODULE_STATE_ABSENT]  = "absent",
+        [MODULE_STATE_ABSENT]  = "missing",
         [MODULE_STATE_LIVE]    = "live",
         [MODULE_STATE_BUILTIN] = "builtin",
         [MODULE_STATE_COMING]  = "coming",
