@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 
 #include <inttypes.h>
+#include <math.h>
 
 #include "json.h"
 #include "macro.h"
@@ -162,6 +163,16 @@ void json_string(JsonWriter *w, const char *s) {
 void json_unsigned(JsonWriter *w, uint64_t v) {
         if (begin_value(w))
                 fprintf(w->f, "%" PRIu64, v);
+}
+
+void json_decimal(JsonWriter *w, double v, unsigned digits) {
+        /* JSON has no NaN or infinity. */
+        if (!isfinite(v)) {
+                json_null(w);
+                return;
+        }
+        if (begin_value(w))
+                fprintf(w->f, "%.*f", (int) MIN(digits, 17u), v);
 }
 
 void json_bool(JsonWriter *w, bool b) {

@@ -28,6 +28,8 @@ void json_end_array(JsonWriter *w);
 void json_key(JsonWriter *w, const char *key);
 void json_string(JsonWriter *w, const char *s);
 void json_unsigned(JsonWriter *w, uint64_t v);
+/* A number with a fixed count of decimals ("12.5" at 1); null if not finite. */
+void json_decimal(JsonWriter *w, double v, unsigned digits);
 void json_bool(JsonWriter *w, bool b);
 void json_null(JsonWriter *w);
 
