@@ -97,7 +97,7 @@ static const char *format_half_points(unsigned hp, char buf[static 16]) {
  * first few of each), or NULL. */
 static char *add_top(TableGuard *g, const CtAggregate *a, bool partial, Fields *f) {
         _cleanup_free_ char *text = NULL;
-        uint64_t untracked = ct_aggregate_untracked_max(a);
+        uint64_t unattributed = ct_aggregate_unattributed_max(a);
         size_t size = 0;
         FILE *m;
 
@@ -106,8 +106,8 @@ static char *add_top(TableGuard *g, const CtAggregate *a, bool partial, Fields *
                 fields_add(f, "CTGUARD_TOP_PARTIAL=1");
         /* Past the memory cap on distinct keys (a spoofed flood), the entries of further keys
          * are counted but not attributed. */
-        if (untracked > 0)
-                fields_add(f, "CTGUARD_TOP_UNTRACKED=%" PRIu64, untracked);
+        if (unattributed > 0)
+                fields_add(f, "CTGUARD_TOP_UNATTRIBUTED=%" PRIu64, unattributed);
 
         m = open_memstream(&text, &size);
         if (!m)
@@ -125,8 +125,8 @@ static char *add_top(TableGuard *g, const CtAggregate *a, bool partial, Fields *
         }
         if (partial)
                 fputs(" (partial dump)", m);
-        if (untracked > 0)
-                fprintf(m, " (%" PRIu64 " entries of rarer keys not attributed)", untracked);
+        if (unattributed > 0)
+                fprintf(m, " (%" PRIu64 " entries of rarer keys not attributed)", unattributed);
         if (fclose(m) != 0)
                 return NULL;
         return TAKE_PTR(text);

@@ -18,7 +18,7 @@
  *
  * With TopTalkers= above 0, table-crit and table-full name who fills the table: the guard
  * dumps it and adds the top N by source, destination, destination port and state, as
- * CTGUARD_TOP_SRC=10.0.0.5/4123 10.0.0.9/88 ... (likewise _DST, _DPORT, _STATE) and in the
+ * CTGUARD_TOP_SRC=10.0.0.5=4123 10.0.0.9=88 ... (likewise _DST, _DPORT, _STATE) and in the
  * message. The dump runs on the event loop itself, one netlink buffer per dispatch at idle
  * priority, from a non-blocking socket: signals, module events, sysctl restores and the
  * watchdog are served between any two buffers. A thread would need sd-event and the logger to

@@ -22,18 +22,19 @@ static const char * const by_titles[_CT_BY_MAX] = {
 };
 
 static const char usage[] =
-        "Usage: ctguard top [-n N] [--by src|dst|dport|state|proto]... [--json]\n"
+        "Usage: ctguard top [-n N] [--by src,dst,dport,state,proto]... [--json]\n"
         "\n"
         "Dumps the conntrack table of the current network namespace once and lists who fills it:\n"
         "the N largest counts by source address, destination address, destination port\n"
         "(\"tcp:443\"), state (\"tcp:ESTABLISHED\", \"tcp:SYN_SENT:UNREPLIED\", \"udp:UNREPLIED\",\n"
-        "\"udp:ASSURED\") and protocol. Equal counts are listed in address, port or state order.\n"
-        "Needs CAP_NET_ADMIN.\n"
+        "\"udp:ASSURED\") and protocol, each with its share of the entries. Equal counts are\n"
+        "listed in address, port or state order. Needs CAP_NET_ADMIN.\n"
         "\n"
         "  -n --top=N       List N per dimension (1..100000, default 10)\n"
-        "     --by=WHAT     Only this dimension; may be repeated (default: all)\n"
+        "     --by=WHAT,... Only these dimensions; may be repeated (default: all)\n"
         "     --json        One JSON object: {\"entries\":N,\"truncated\":B,\"interrupted\":B,\n"
-        "                   \"src\":[{\"key\":K,\"count\":C},...],...,\"untracked\":{...}}\n";
+        "                   \"src\":[{\"key\":K,\"count\":C,\"percent\":P},...],...,\n"
+        "                   \"unattributed\":{\"src\":N,...}}\n";
 
 static int print_text(const CtAggregate *a, const bool by[_CT_BY_MAX], size_t n, bool several) {
         bool first = true;
@@ -55,14 +56,15 @@ static int print_text(const CtAggregate *a, const bool by[_CT_BY_MAX], size_t n,
                 if (several || !first)
                         putchar('\n');
                 first = false;
-                printf("%10s  %s\n", "COUNT", by_titles[b]);
+                printf("%10s  %6s  %s\n", "COUNT", "SHARE", by_titles[b]);
                 for (size_t i = 0; i < n_items; i++) {
                         char key[CT_KEY_STRLEN_MAX];
 
                         r = ct_key_format(b, &items[i].key, key, sizeof(key));
                         if (r < 0)
                                 return r;
-                        printf("%10" PRIu64 "  %s\n", items[i].count, key);
+                        printf("%10" PRIu64 "  %5.1f%%  %s\n", items[i].count,
+                               ct_aggregate_percent(a, items[i].count), key);
                 }
         }
         return fflush(stdout) == 0 ? 0 : -EIO;
@@ -104,18 +106,21 @@ static int print_json(const CtAggregate *a, const bool by[_CT_BY_MAX], size_t n)
                         json_string(&w, key);
                         json_key(&w, "count");
                         json_unsigned(&w, items[i].count);
+                        json_key(&w, "percent");
+                        json_decimal(&w, (uint64_t) (ct_aggregate_percent(a, items[i].count) * 100 + 0.5), 2);
                         json_end_object(&w);
                 }
                 json_end_array(&w);
         }
 
-        /* Entries whose key was not kept because of the memory cap. */
-        json_key(&w, "untracked");
+        /* Entries whose key was not kept because of the memory cap ("untracked" would be
+         * conntrack's own state for packets it does not track). */
+        json_key(&w, "unattributed");
         json_begin_object(&w);
         for (CtBy b = 0; b < _CT_BY_MAX; b++)
                 if (by[b]) {
                         json_key(&w, ct_by_to_string(b));
-                        json_unsigned(&w, ct_aggregate_untracked(a, b));
+                        json_unsigned(&w, ct_aggregate_unattributed(a, b));
                 }
         json_end_object(&w);
         json_end_object(&w);
@@ -149,14 +154,16 @@ int verb_top(int argc, char *argv[]) {
                         }
                         break;
                 case ARG_BY: {
-                        CtBy b = ct_by_from_string(optarg);
+                        unsigned mask;
 
-                        if (b < 0) {
-                                log_error("Invalid --by '%s': expected src, dst, dport, state or proto.",
+                        if (ct_by_mask_from_string(optarg, &mask) < 0) {
+                                log_error("Invalid --by '%s': expected a comma list of src, dst, dport, state and proto.",
                                           optarg);
                                 return EX_USAGE;
                         }
-                        by[b] = true;
+                        for (CtBy b = 0; b < _CT_BY_MAX; b++)
+                                if (mask & CT_BY_MASK(b))
+                                        by[b] = true;
                         any_by = true;
                         break;
                 }
@@ -210,10 +217,10 @@ int verb_top(int argc, char *argv[]) {
         if (ct_aggregate_truncated(a))
                 log_warning("Stopped after %" PRIu64 " entries (the limit); counts are lower bounds.",
                             ct_aggregate_entries(a));
-        if (ct_aggregate_untracked_max(a) > 0)
+        if (ct_aggregate_unattributed_max(a) > 0)
                 log_warning("Too many distinct keys: up to %" PRIu64 " entries were not attributed; "
                             "keys seen first after the limit are missing.",
-                            ct_aggregate_untracked_max(a));
+                            ct_aggregate_unattributed_max(a));
         if (ct_aggregate_interrupted(a))
                 log_warning("The table changed during the dump; some entries may be missing or counted twice.");
 

@@ -12,6 +12,7 @@
 
 #include "time-util.h"
 #include "ctstat.h"
+#include "ctstat-msg.h"
 #include "macro.h"
 #include "parse-util.h"
 #include "sysctl.h"
@@ -406,6 +407,24 @@ static int cpu_cb(const struct nlmsghdr *nlh, void *data) {
         return MNL_CB_OK;
 }
 
+/* libmnl's mnl_nlmsg_ok() compares the header's length as an int: a message claiming 2 GiB or
+ * more passes, and mnl_cb_run() steps far past the buffer. Every header must fit in what is
+ * left of the buffer before libmnl walks it. */
+static int reply_check(const void *buf, size_t len) {
+        const char *p = buf, *end = p + len;
+
+        while ((size_t) (end - p) >= sizeof(struct nlmsghdr)) {
+                const struct nlmsghdr *nlh = (const struct nlmsghdr *) p;
+
+                if (nlh->nlmsg_len < sizeof(struct nlmsghdr) || nlh->nlmsg_len > (size_t) (end - p))
+                        return -EBADMSG;
+                if (MNL_ALIGN(nlh->nlmsg_len) >= (size_t) (end - p))
+                        break;
+                p += MNL_ALIGN(nlh->nlmsg_len);
+        }
+        return 0;
+}
+
 static int query_global(CtStat *s, GlobalReply *ret) {
         GlobalReply g = {};
         ssize_t n;
@@ -419,6 +438,9 @@ static int query_global(CtStat *s, GlobalReply *ret) {
         n = mnl_socket_recvfrom(s->nl, s->buf, CTSTAT_BUF_SIZE);
         if (n < 0)
                 return negative_errno();
+        r = reply_check(s->buf, (size_t) n);
+        if (r < 0)
+                return r;
         r = mnl_cb_run(s->buf, (size_t) n, s->seq, s->portid, global_cb, &g);
         if (r < 0)
                 return negative_errno();
@@ -444,6 +466,9 @@ static int query_cpus(CtStat *s, CtSample *sample) {
 
                 if (n < 0)
                         return negative_errno();
+                r = reply_check(s->buf, (size_t) n);
+                if (r < 0)
+                        return r;
                 r = mnl_cb_run(s->buf, (size_t) n, s->seq, s->portid, cpu_cb, &c);
                 if (r < 0)
                         return negative_errno();
@@ -602,5 +627,30 @@ int ctstat_open(const char *root, CtStat **ret) {
         /* No socket yet: opening one loads nothing, but it is only wanted where /proc lacks the
          * counters (ctstat_sample()) or a caller asks for ctnetlink explicitly. */
         *ret = TAKE_PTR(s);
+        return 0;
+}
+
+/* One buffer of replies as the sampler reads it, for the fuzz target (see ctstat-msg.h). */
+int ctstat_parse_reply(const void *buf, size_t len, bool per_cpu, CtSample *ret) {
+        CtSample c = {};
+        GlobalReply g = {};
+        int r;
+
+        r = reply_check(buf, len);
+        if (r < 0)
+                return r;
+        errno = 0;
+        r = mnl_cb_run(buf, len, 0, 0, per_cpu ? cpu_cb : global_cb, per_cpu ? (void *) &c : (void *) &g);
+        if (r < 0)
+                return errno > 0 ? -errno : -EBADMSG;
+        if (per_cpu)
+                c.has_cpu_stats = true;
+        else {
+                if (!g.seen)
+                        return -ENODATA;
+                c.count = g.count;
+                c.max = g.have_max ? g.max : 0;
+        }
+        *ret = c;
         return 0;
 }

@@ -39,6 +39,29 @@ CtBy ct_by_from_string(const char *s) {
         return _CT_BY_INVALID;
 }
 
+int ct_by_mask_from_string(const char *s, unsigned *ret) {
+        unsigned mask = 0;
+
+        if (!s)
+                return -EINVAL;
+        for (const char *p = s;;) {
+                size_t len = strcspn(p, ",");
+                CtBy by = _CT_BY_INVALID;
+
+                for (CtBy b = 0; b < _CT_BY_MAX; b++)
+                        if (strlen(by_names[b]) == len && strneq(by_names[b], p, len))
+                                by = b;
+                if (by < 0)
+                        return -EINVAL;
+                mask |= CT_BY_MASK(by);
+                if (p[len] == '\0')
+                        break;
+                p += len + 1;
+        }
+        *ret = mask;
+        return 0;
+}
+
 /* --- keys ------------------------------------------------------------------------------------- */
 
 static const char *proto_name(uint8_t p) {
@@ -216,7 +239,7 @@ typedef struct Table {
         Slot *slots;
         size_t size;                    /* a power of two, or 0 */
         size_t used;
-        uint64_t untracked;
+        uint64_t unattributed;
 } Table;
 
 struct CtAggregate {
@@ -273,7 +296,7 @@ static Slot *table_find(const CtAggregate *a, const Table *t, const CtKey *k) {
 
 static int table_grow(const CtAggregate *a, Table *t) {
         size_t size = t->size ? t->size * 2 : TABLE_SIZE_MIN;
-        Table n = { .size = size, .used = t->used, .untracked = t->untracked };
+        Table n = { .size = size, .used = t->used, .unattributed = t->unattributed };
 
         n.slots = calloc(size, sizeof(Slot));
         if (!n.slots)
@@ -298,7 +321,7 @@ static int table_add(CtAggregate *a, Table *t, const CtKey *k) {
         }
 
         if (t->size == 0) {             /* max_keys is 0: count entries, keep no keys */
-                t->untracked++;
+                t->unattributed++;
                 return 0;
         }
         s = table_find(a, t, k);
@@ -307,7 +330,7 @@ static int table_add(CtAggregate *a, Table *t, const CtKey *k) {
                 return 0;
         }
         if (t->used >= a->limits.max_keys) {
-                t->untracked++;
+                t->unattributed++;
                 return 0;
         }
         s->key = *k;
@@ -341,10 +364,10 @@ uint64_t ct_aggregate_entries(const CtAggregate *a) {
         return a->entries;
 }
 
-uint64_t ct_aggregate_untracked(const CtAggregate *a, CtBy by) {
+uint64_t ct_aggregate_unattributed(const CtAggregate *a, CtBy by) {
         if (by < 0 || by >= _CT_BY_MAX)
                 return 0;
-        return a->tables[by].untracked;
+        return a->tables[by].unattributed;
 }
 
 size_t ct_aggregate_keys(const CtAggregate *a, CtBy by) {
@@ -357,12 +380,18 @@ bool ct_aggregate_truncated(const CtAggregate *a) {
         return a->truncated;
 }
 
-uint64_t ct_aggregate_untracked_max(const CtAggregate *a) {
+uint64_t ct_aggregate_unattributed_max(const CtAggregate *a) {
         uint64_t m = 0;
 
         for (size_t i = 0; i < _CT_BY_MAX; i++)
-                m = MAX(m, a->tables[i].untracked);
+                m = MAX(m, a->tables[i].unattributed);
         return m;
+}
+
+double ct_aggregate_percent(const CtAggregate *a, uint64_t count) {
+        if (a->entries == 0)
+                return 0;
+        return 100.0 * (double) count / (double) a->entries;
 }
 
 bool ct_aggregate_interrupted(const CtAggregate *a) {
@@ -481,7 +510,7 @@ int ct_aggregate_format_top(const CtAggregate *a, CtBy by, size_t n, char **ret)
                 r = ct_key_format(by, &items[i].key, key, sizeof(key));
                 if (r < 0)
                         return r;
-                len += (size_t) snprintf(s + len, cap - len, "%s%s/%" PRIu64, i > 0 ? " " : "",
+                len += (size_t) snprintf(s + len, cap - len, "%s%s=%" PRIu64, i > 0 ? " " : "",
                                          key, items[i].count);
         }
         *ret = TAKE_PTR(s);

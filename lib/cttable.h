@@ -12,8 +12,9 @@
  *
  * The aggregation is O(1) per entry (one keyed hash lookup per dimension) and bounded: at most
  * max_entries entries are counted (then the result is "truncated") and at most max_keys
- * distinct keys kept per dimension (entries of further keys are counted as "untracked": the
- * counts of the keys kept stay exact, but a key first seen after the cap is missed). The
+ * distinct keys kept per dimension (entries of further keys are counted as "unattributed":
+ * the counts of the keys kept stay exact, but a key first seen after the cap is missed; the
+ * word is not "untracked", which is conntrack's own state of packets it does not track). The
  * hash is SipHash keyed with a random seed, because the addresses and ports are chosen by
  * whoever sends the traffic, and a flood crafted to collide must not make it quadratic.
  *
@@ -71,7 +72,8 @@ enum {
  *             "tcp:SYN_SENT:UNREPLIED"; other protocols by what was seen: "udp:UNREPLIED",
  *             "udp:REPLIED", "udp:ASSURED"
  *   proto     "tcp", "udp", "icmp", "icmpv6", "sctp", "dccp", "udplite", "gre", else the number
- * None contains a space or a '/', so "KEY/COUNT" lists stay parseable. */
+ * None contains a space or a '=', so "KEY=COUNT" lists stay parseable (a '/' would make
+ * "10.0.0.5/3000" read as a prefix). */
 #define CT_KEY_STRLEN_MAX 64
 int ct_key_format(CtBy by, const CtKey *k, char *buf, size_t size);
 
@@ -114,9 +116,9 @@ int ct_aggregate_add(CtAggregate *a, const CtEntry *e);
 
 uint64_t ct_aggregate_entries(const CtAggregate *a);
 /* Entries counted but whose key in this dimension was not kept (max_keys reached). */
-uint64_t ct_aggregate_untracked(const CtAggregate *a, CtBy by);
-/* The most untracked entries of any dimension: 0 if every key was kept. */
-uint64_t ct_aggregate_untracked_max(const CtAggregate *a);
+uint64_t ct_aggregate_unattributed(const CtAggregate *a, CtBy by);
+/* The most unattributed entries of any dimension: 0 if every key was kept. */
+uint64_t ct_aggregate_unattributed_max(const CtAggregate *a);
 /* Distinct keys kept in this dimension. */
 size_t ct_aggregate_keys(const CtAggregate *a, CtBy by);
 /* Truncated: max_entries was reached, the entries after it were not counted. Interrupted: the
@@ -126,11 +128,18 @@ bool ct_aggregate_truncated(const CtAggregate *a);
 bool ct_aggregate_interrupted(const CtAggregate *a);
 void ct_aggregate_set_interrupted(CtAggregate *a);
 
+/* A count's share of the entries counted, in percent (0 if none were). */
+double ct_aggregate_percent(const CtAggregate *a, uint64_t count);
+
+/* "src,dst,...": the dimensions named, as CT_BY_MASK() bits in *ret (at least one). -EINVAL
+ * for an empty list, an empty item or an unknown name. */
+int ct_by_mask_from_string(const char *s, unsigned *ret);
+
 /* The n largest counts of a dimension, largest first, ties in key order. *ret is allocated
  * (NULL if there are none). */
 int ct_aggregate_top(const CtAggregate *a, CtBy by, size_t n, CtTopItem **ret, size_t *ret_n);
 
-/* Formats the top n of a dimension as "KEY/COUNT KEY/COUNT ..." (empty if none). */
+/* Formats the top n of a dimension as "KEY=COUNT KEY=COUNT ..." (empty if none). */
 int ct_aggregate_format_top(const CtAggregate *a, CtBy by, size_t n, char **ret);
 
 /* The dump. */

@@ -87,15 +87,15 @@ assert_eq "5500|$max|2|crit|2|$(id_of table-crit)|2|5500|-" \
         "$(journal_query table-crit CTGUARD_COUNT CTGUARD_MAX CTGUARD_PERCENT CTGUARD_LEVEL \
            CTGUARD_THRESHOLD MESSAGE_ID PRIORITY CTGUARD_TOP_ENTRIES CTGUARD_TOP_PARTIAL)" \
         "table-crit fields"
-assert_eq "10.0.0.5/2000 10.0.0.7/2000 10.0.8.0/2" "$(journal_query table-crit CTGUARD_TOP_SRC)" \
+assert_eq "10.0.0.5=2000 10.0.0.7=2000 10.0.8.0=2" "$(journal_query table-crit CTGUARD_TOP_SRC)" \
         "CTGUARD_TOP_SRC"
-assert_eq "10.1.0.1/2000 10.1.0.3/2000 10.1.0.2/1500" "$(journal_query table-crit CTGUARD_TOP_DST)" \
+assert_eq "10.1.0.1=2000 10.1.0.3=2000 10.1.0.2=1500" "$(journal_query table-crit CTGUARD_TOP_DST)" \
         "CTGUARD_TOP_DST"
-assert_eq "tcp:443/2000 udp:53/2000 tcp:80/1500" "$(journal_query table-crit CTGUARD_TOP_DPORT)" \
+assert_eq "tcp:443=2000 udp:53=2000 tcp:80=1500" "$(journal_query table-crit CTGUARD_TOP_DPORT)" \
         "CTGUARD_TOP_DPORT"
-assert_eq "tcp:ESTABLISHED/3500 udp:UNREPLIED/2000" "$(journal_query table-crit CTGUARD_TOP_STATE)" \
+assert_eq "tcp:ESTABLISHED=3500 udp:UNREPLIED=2000" "$(journal_query table-crit CTGUARD_TOP_STATE)" \
         "CTGUARD_TOP_STATE"
-journal_query table-crit MESSAGE | grep -qF "Top sources: 10.0.0.5/2000 10.0.0.7/2000 10.0.8.0/2; destinations: 10.1.0.1/2000" ||
+journal_query table-crit MESSAGE | grep -qF "Top sources: 10.0.0.5=2000 10.0.0.7=2000 10.0.8.0=2; destinations: 10.1.0.1=2000" ||
         fail "the table-crit message does not name the top talkers: $(journal_query table-crit MESSAGE)"
 
 # ---- the TCP entries deleted: 2,000 left, below 2% - 1 but above 0.5% ----

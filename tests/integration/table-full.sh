@@ -89,14 +89,14 @@ assert_eq "$max" "$(ns_count)" "entries: the table is full"
 wait_for_event 30 table-crit
 assert_eq "$max|$max|100|crit|$max|-|-" \
         "$(journal_query table-crit CTGUARD_COUNT CTGUARD_MAX CTGUARD_PERCENT CTGUARD_LEVEL \
-           CTGUARD_TOP_ENTRIES CTGUARD_TOP_PARTIAL CTGUARD_TOP_UNTRACKED)" "table-crit fields"
-assert_eq "10.9.9.9/60000 10.9.9.8/50000 10.16.0.0/$(( (rest + 65535) / 65536 ))" "$(journal_query table-crit CTGUARD_TOP_SRC)" \
+           CTGUARD_TOP_ENTRIES CTGUARD_TOP_PARTIAL CTGUARD_TOP_UNATTRIBUTED)" "table-crit fields"
+assert_eq "10.9.9.9=60000 10.9.9.8=50000 10.16.0.0=$(( (rest + 65535) / 65536 ))" "$(journal_query table-crit CTGUARD_TOP_SRC)" \
         "CTGUARD_TOP_SRC"
-assert_eq "10.1.0.3/$rest 10.1.0.1/60000 10.1.0.2/50000" "$(journal_query table-crit CTGUARD_TOP_DST)" \
+assert_eq "10.1.0.3=$rest 10.1.0.1=60000 10.1.0.2=50000" "$(journal_query table-crit CTGUARD_TOP_DST)" \
         "CTGUARD_TOP_DST"
-assert_eq "tcp:22/$rest tcp:443/60000 tcp:80/50000" "$(journal_query table-crit CTGUARD_TOP_DPORT)" \
+assert_eq "tcp:22=$rest tcp:443=60000 tcp:80=50000" "$(journal_query table-crit CTGUARD_TOP_DPORT)" \
         "CTGUARD_TOP_DPORT"
-assert_eq "tcp:ESTABLISHED/$max" "$(journal_query table-crit CTGUARD_TOP_STATE)" "CTGUARD_TOP_STATE"
+assert_eq "tcp:ESTABLISHED=$max" "$(journal_query table-crit CTGUARD_TOP_STATE)" "CTGUARD_TOP_STATE"
 
 # The loop went on sampling while the dump ran (at 100ms while critical).
 python3 - "$JOURNAL_OUT" >"$TEST_TMP/during" <<'PY'
@@ -129,7 +129,7 @@ full_id=$(sed -n 's/^ *{ "table-full", *"\([0-9a-f]*\)" },/\1/p' "$ids")
 assert_eq "1|$max|100|crit|$full_id|2" \
         "$(journal_query table-full CTGUARD_DROPS CTGUARD_COUNT CTGUARD_PERCENT CTGUARD_LEVEL \
            MESSAGE_ID PRIORITY)" "table-full fields"
-assert_eq "10.9.9.9/60000 10.9.9.8/50000 10.16.0.0/$(( (rest + 65535) / 65536 ))" "$(journal_query table-full CTGUARD_TOP_SRC)" \
+assert_eq "10.9.9.9=60000 10.9.9.8=50000 10.16.0.0=$(( (rest + 65535) / 65536 ))" "$(journal_query table-full CTGUARD_TOP_SRC)" \
         "table-full CTGUARD_TOP_SRC"
 
 # ---- four more within the repeat interval: counted, not reported yet ----

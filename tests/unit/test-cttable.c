@@ -40,16 +40,16 @@ static const struct {
         size_t n;
         const char *want;
 } synthetic_tops[] = {
-        { CT_BY_SRC,   10, "10.0.0.5/53 10.0.0.7/30 10.0.0.9/30 2001:db8::1/20 10.0.0.200/5 10.0.0.6/1" },
-        { CT_BY_SRC,   3,  "10.0.0.5/53 10.0.0.7/30 10.0.0.9/30" },
-        { CT_BY_SRC,   1,  "10.0.0.5/53" },
+        { CT_BY_SRC,   10, "10.0.0.5=53 10.0.0.7=30 10.0.0.9=30 2001:db8::1=20 10.0.0.200=5 10.0.0.6=1" },
+        { CT_BY_SRC,   3,  "10.0.0.5=53 10.0.0.7=30 10.0.0.9=30" },
+        { CT_BY_SRC,   1,  "10.0.0.5=53" },
         { CT_BY_SRC,   0,  "" },
-        { CT_BY_DST,   10, "10.1.0.1/83 10.1.0.2/30 2001:db8::2/20 192.0.2.1/5 10.1.0.3/1" },
-        { CT_BY_DPORT, 10, "tcp:443/50 udp:53/50 tcp:80/30 icmp/5 sctp:9/3 99/1" },
-        { CT_BY_STATE, 10, "tcp:ESTABLISHED/50 tcp:SYN_SENT:UNREPLIED/30 udp:UNREPLIED/30 "
-                           "udp:ASSURED/20 icmp:REPLIED/5 sctp:UNREPLIED/3 99:UNREPLIED/1" },
-        { CT_BY_PROTO, 10, "tcp/80 udp/50 icmp/5 sctp/3 99/1" },
-        { CT_BY_PROTO, 2,  "tcp/80 udp/50" },
+        { CT_BY_DST,   10, "10.1.0.1=83 10.1.0.2=30 2001:db8::2=20 192.0.2.1=5 10.1.0.3=1" },
+        { CT_BY_DPORT, 10, "tcp:443=50 udp:53=50 tcp:80=30 icmp=5 sctp:9=3 99=1" },
+        { CT_BY_STATE, 10, "tcp:ESTABLISHED=50 tcp:SYN_SENT:UNREPLIED=30 udp:UNREPLIED=30 "
+                           "udp:ASSURED=20 icmp:REPLIED=5 sctp:UNREPLIED=3 99:UNREPLIED=1" },
+        { CT_BY_PROTO, 10, "tcp=80 udp=50 icmp=5 sctp=3 99=1" },
+        { CT_BY_PROTO, 2,  "tcp=80 udp=50" },
 };
 
 static void entry_from_group(const Group *g, CtEntry *e) {
@@ -96,7 +96,7 @@ START_TEST(test_synthetic_top) {
         add_groups(a, synthetic, ELEMENTSOF(synthetic));
         ck_assert_uint_eq(ct_aggregate_entries(a), 139);
         ck_assert(!ct_aggregate_truncated(a));
-        ck_assert_uint_eq(ct_aggregate_untracked_max(a), 0);
+        ck_assert_uint_eq(ct_aggregate_unattributed_max(a), 0);
 
         ck_assert_int_eq(ct_aggregate_format_top(a, synthetic_tops[_i].by, synthetic_tops[_i].n, &s), 0);
         ck_assert_str_eq(s, synthetic_tops[_i].want);
@@ -125,7 +125,7 @@ START_TEST(test_top_items) {
                         sum += items[i].count;
                 /* Every dimension partitions the same entries. */
                 ck_assert_uint_eq(sum, ct_aggregate_entries(a));
-                ck_assert_uint_eq(ct_aggregate_untracked(a, by), 0);
+                ck_assert_uint_eq(ct_aggregate_unattributed(a, by), 0);
         }
         ck_assert_int_eq(ct_aggregate_top(a, _CT_BY_MAX, 1, &items, &n), -EINVAL);
 }
@@ -151,7 +151,7 @@ START_TEST(test_many_keys) {
         ck_assert_uint_eq(ct_aggregate_keys(a, CT_BY_SRC), 100000);
         ck_assert_uint_eq(ct_aggregate_keys(a, CT_BY_DST), 1);
         ck_assert_int_eq(ct_aggregate_format_top(a, CT_BY_SRC, 4, &s), 0);
-        ck_assert_str_eq(s, "10.1.47.209/9 10.1.134.159/8 10.0.0.3/7 10.0.0.0/1");
+        ck_assert_str_eq(s, "10.1.47.209=9 10.1.134.159=8 10.0.0.3=7 10.0.0.0=1");
 }
 END_TEST
 
@@ -166,9 +166,9 @@ START_TEST(test_dims) {
         ck_assert_uint_eq(ct_aggregate_entries(a), 139);
         ck_assert_uint_eq(ct_aggregate_keys(a, CT_BY_SRC), 0);
         ck_assert_uint_eq(ct_aggregate_keys(a, CT_BY_STATE), 0);
-        ck_assert_uint_eq(ct_aggregate_untracked(a, CT_BY_SRC), 0);    /* not counted at all */
+        ck_assert_uint_eq(ct_aggregate_unattributed(a, CT_BY_SRC), 0);    /* not counted at all */
         ck_assert_int_eq(ct_aggregate_format_top(a, CT_BY_PROTO, 2, &s), 0);
-        ck_assert_str_eq(s, "tcp/80 udp/50");
+        ck_assert_str_eq(s, "tcp=80 udp=50");
         free(s);
         ck_assert_int_eq(ct_aggregate_format_top(a, CT_BY_SRC, 2, &s), 0);
         ck_assert_str_eq(s, "");
@@ -186,25 +186,25 @@ START_TEST(test_limits) {
                 e.src[3] = (uint8_t) (i % 4);   /* 4 sources, only 2 may be kept */
                 ck_assert_int_eq(ct_aggregate_add(a, &e), 0);
         }
-        /* Keys beyond the cap are untracked, and that alone does not truncate. */
+        /* Keys beyond the cap are unattributed, and that alone does not truncate. */
         ck_assert(!ct_aggregate_truncated(a));
-        ck_assert_uint_eq(ct_aggregate_untracked_max(a), 4);
+        ck_assert_uint_eq(ct_aggregate_unattributed_max(a), 4);
         ck_assert_int_eq(ct_aggregate_add(a, &e), -ENOBUFS);
         ck_assert_uint_eq(ct_aggregate_entries(a), 10);
         ck_assert(ct_aggregate_truncated(a));
         ck_assert_uint_eq(ct_aggregate_keys(a, CT_BY_SRC), 2);
-        /* Sources .0 and .1 came first: 3 entries each; .2 and .3 (2 each) are untracked. */
-        ck_assert_uint_eq(ct_aggregate_untracked(a, CT_BY_SRC), 4);
-        ck_assert_uint_eq(ct_aggregate_untracked(a, CT_BY_DST), 0);
+        /* Sources .0 and .1 came first: 3 entries each; .2 and .3 (2 each) are unattributed. */
+        ck_assert_uint_eq(ct_aggregate_unattributed(a, CT_BY_SRC), 4);
+        ck_assert_uint_eq(ct_aggregate_unattributed(a, CT_BY_DST), 0);
         ck_assert_int_eq(ct_aggregate_format_top(a, CT_BY_SRC, 10, &s), 0);
-        ck_assert_str_eq(s, "0.0.0.0/3 0.0.0.1/3");
+        ck_assert_str_eq(s, "0.0.0.0=3 0.0.0.1=3");
 
         l = (CtLimits) { .max_entries = 5, .max_keys = 0 };
         ck_assert_int_eq(ct_aggregate_new(&l, &b), 0);
         ck_assert_int_eq(ct_aggregate_add(b, &e), 0);
         ck_assert_uint_eq(ct_aggregate_entries(b), 1);
         ck_assert_uint_eq(ct_aggregate_keys(b, CT_BY_PROTO), 0);
-        ck_assert_uint_eq(ct_aggregate_untracked(b, CT_BY_PROTO), 1);
+        ck_assert_uint_eq(ct_aggregate_unattributed(b, CT_BY_PROTO), 1);
 }
 END_TEST
 
@@ -266,6 +266,56 @@ START_TEST(test_by_names) {
         ck_assert_int_eq(ct_by_from_string(""), -EINVAL);
         ck_assert_int_eq(ct_by_from_string(NULL), -EINVAL);
         ck_assert_ptr_null(ct_by_to_string(_CT_BY_MAX));
+}
+END_TEST
+
+/* "--by src,dst": a comma list of names. */
+static const struct {
+        const char *s;
+        int ret;
+        unsigned mask;
+} by_lists[] = {
+        { "src",                        0, CT_BY_MASK(CT_BY_SRC) },
+        { "src,dst",                    0, CT_BY_MASK(CT_BY_SRC) | CT_BY_MASK(CT_BY_DST) },
+        { "proto,state,dport,dst,src",  0, CT_BY_MASK(_CT_BY_MAX) - 1 },
+        { "dst,dst",                    0, CT_BY_MASK(CT_BY_DST) },
+        { "",                           -EINVAL, 0 },
+        { ",",                          -EINVAL, 0 },
+        { "src,",                       -EINVAL, 0 },
+        { ",src",                       -EINVAL, 0 },
+        { "src,,dst",                   -EINVAL, 0 },
+        { "src,sport",                  -EINVAL, 0 },
+        { "sr",                         -EINVAL, 0 },
+        { "srcx",                       -EINVAL, 0 },
+        { "src dst",                    -EINVAL, 0 },
+        { NULL,                         -EINVAL, 0 },
+};
+
+START_TEST(test_by_lists) {
+        unsigned mask = 12345;
+
+        ck_assert_int_eq(ct_by_mask_from_string(by_lists[_i].s, &mask), by_lists[_i].ret);
+        ck_assert_uint_eq(mask, by_lists[_i].ret < 0 ? 12345 : by_lists[_i].mask);
+}
+END_TEST
+
+START_TEST(test_percent) {
+        _cleanup_(ct_aggregate_freep) CtAggregate *a = NULL;
+        _cleanup_free_ CtTopItem *items = NULL;
+        CtLimits l = CT_LIMITS_COMMAND;
+        double sum = 0;
+        size_t n;
+
+        ck_assert_int_eq(ct_aggregate_new(&l, &a), 0);
+        ck_assert(ct_aggregate_percent(a, 0) == 0);     /* no entries: no division by zero */
+        add_groups(a, synthetic, ELEMENTSOF(synthetic));
+        /* 53 of 139 entries. */
+        ck_assert_double_eq_tol(ct_aggregate_percent(a, 53), 38.129, 0.001);
+        ck_assert_double_eq_tol(ct_aggregate_percent(a, 139), 100, 1e-9);
+        ck_assert_int_eq(ct_aggregate_top(a, CT_BY_PROTO, SIZE_MAX, &items, &n), 0);
+        for (size_t i = 0; i < n; i++)
+                sum += ct_aggregate_percent(a, items[i].count);
+        ck_assert_double_eq_tol(sum, 100, 1e-9);
 }
 END_TEST
 
@@ -458,6 +508,8 @@ static Suite *suite(void) {
         tcase_add_test(tc, test_dims);
         tcase_add_loop_test(tc, test_key_format, 0, ELEMENTSOF(format_cases));
         tcase_add_test(tc, test_by_names);
+        tcase_add_loop_test(tc, test_by_lists, 0, ELEMENTSOF(by_lists));
+        tcase_add_test(tc, test_percent);
         tcase_add_test(tc, test_hash_vector);
         tcase_add_loop_test(tc, test_parse_nlmsg, 0, ELEMENTSOF(msg_cases));
         tcase_add_loop_test(tc, test_parse_like_libnfct, 0, ELEMENTSOF(msg_cases));

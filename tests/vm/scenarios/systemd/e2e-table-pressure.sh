@@ -104,9 +104,9 @@ drops=$(full_field CTGUARD_DROPS)
 [ "${drops:-0}" -gt 0 ] || fail "table-full without dropped packets: CTGUARD_DROPS='$drops'"
 ok "table-full: CTGUARD_DROPS=$drops"
 top=$(full_field CTGUARD_TOP_SRC)
-# "ADDRESS/COUNT ...", largest first: the generator's address, holding most of the table.
-assert_eq "${top%%/*}" "$src" "top source of table-full"
-top_count=${top#*/}
+# "ADDRESS=COUNT ...", largest first: the generator's address, holding most of the table.
+assert_eq "${top%%=*}" "$src" "top source of table-full"
+top_count=${top#*=}
 top_count=${top_count%% *}
 [ "$top_count" -ge 200 ] || fail "the generator holds only $top_count entries: $top"
 ok "the generator holds $top_count of 256 entries"
