@@ -53,6 +53,11 @@ done <<'TABLE'
 0  status --help
 3  status --no-such-option
 3  status extra
+0  metrics
+0  metrics --help
+64 metrics extra
+64 metrics --no-such-option
+78 --config BAD metrics
 TABLE
 [ "$failed" = 0 ] && echo "every invocation gave its exit status"
 exit "$failed"
