@@ -7,7 +7,6 @@
 #include <sysexits.h>
 
 #include "config.h"
-#include "ctstat.h"
 #include "daemon-state.h"
 #include "hold.h"
 #include "log.h"
@@ -176,23 +175,6 @@ static int collect_sysctls(Collected *c, Config *config, const char *sysctl_root
         return 0;
 }
 
-/* The table's count, limit and counters, read from /proc alone. */
-static int collect_table(Collected *c, const char *sysctl_root) {
-        _cleanup_free_ char *stat = NULL;
-        CtSample sample;
-
-        if (asprintf(&stat, "%s/proc/net/stat/nf_conntrack", arg_root) < 0)
-                return -ENOMEM;
-        (void) metrics_read_conntrack_stat(stat, &c->m);
-        if (ctstat_sample_proc(sysctl_root, &sample) >= 0) {
-                c->m.have_entries = true;
-                c->m.entries = sample.count;
-                c->m.have_max = true;
-                c->m.max = sample.max;
-        }
-        return 0;
-}
-
 int verb_metrics(int argc, char *argv[]) {
         _cleanup_(config_freep) Config *config = NULL;
         _cleanup_free_ char *sysctl_root = NULL;
@@ -219,7 +201,7 @@ int verb_metrics(int argc, char *argv[]) {
         if (r >= 0)
                 r = collect_sysctls(&c, config, sysctl_root);
         if (r >= 0)
-                r = collect_table(&c, sysctl_root);
+                r = metrics_read_table(arg_root, sysctl_root, &c.m);
         if (r < 0)
                 return log_error_errno(r, "Failed to collect metrics: %m"), EXIT_FAILURE;
         c.m.timestamp = now_usec(CLOCK_REALTIME);

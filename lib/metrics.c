@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ctstat.h"
 #include "macro.h"
 #include "metrics.h"
 #include "prom.h"
@@ -270,5 +271,21 @@ int metrics_read_conntrack_stat(const char *proc_stat, Metrics *m) {
                         m->have_counter[c] = true;
                         m->counter[c] = sum[c];
                 }
+        return 0;
+}
+
+int metrics_read_table(const char *root, const char *sysctl_root, Metrics *m) {
+        _cleanup_free_ char *stat = NULL;
+        CtSample sample;
+
+        if (asprintf(&stat, "%s/proc/net/stat/nf_conntrack", root) < 0)
+                return -ENOMEM;
+        (void) metrics_read_conntrack_stat(stat, m);
+        if (ctstat_sample_proc(sysctl_root, &sample) >= 0) {
+                m->have_entries = true;
+                m->entries = sample.count;
+                m->have_max = true;
+                m->max = sample.max;
+        }
         return 0;
 }

@@ -118,3 +118,9 @@ int metrics_write(const Metrics *m, FILE *f);
  * rows (one per CPU); "entries" is the same on every row and is not summed. Fills
  * have_entries/entries and have_counter/counter for the columns the file has. */
 int metrics_read_conntrack_stat(const char *proc_stat, Metrics *m);
+
+/* The table as "ctguard metrics" and the daemon's textfile report it, read from /proc alone:
+ * the counters and count from <root>/proc/net/stat/nf_conntrack, the limit (and the count, if
+ * that file is missing) from sysctl_root. Never a ctnetlink request, which would load
+ * nf_conntrack_netlink. What cannot be read stays unknown. */
+int metrics_read_table(const char *root, const char *sysctl_root, Metrics *m);
