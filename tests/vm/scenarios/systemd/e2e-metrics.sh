@@ -6,6 +6,7 @@
 command -v prometheus-node-exporter > /dev/null || skip "prometheus-node-exporter is not installed"
 [ -d /var/lib/prometheus/node-exporter ] || skip "no /var/lib/prometheus/node-exporter"
 chain="nf_defrag_ipv4 nf_defrag_ipv6 nf_conntrack nf_nat"
+seen_full() { journalctl -u ctguard.service -o export CTGUARD_EVENT=table-full | grep -qx CTGUARD_EVENT=table-full; }
 scrape() { curl -sf http://127.0.0.1:9100/metrics > /tmp/scrape; }
 # metric_at_least LINE-PREFIX N: the scraped sample starting with LINE-PREFIX is >= N.
 metric_at_least() {
@@ -27,8 +28,9 @@ for m in $chain; do
 done
 wait_until 30 metric_at_least 'ctguard_up' 1
 wait_until 30 metric_at_least 'ctguard_module_state{module="nf_conntrack",state="live"}' 1
-grep -F 'node_textfile_mtime_seconds{file="ctguard.prom"}' /tmp/scrape ||
-        fail "node_exporter does not read ctguard.prom"
+# node_exporter names the file by its base name (1.5) or its path (later releases).
+grep -E '^node_textfile_mtime_seconds\{file="(.*/)?ctguard.prom"\}' /tmp/scrape ||
+        fail "node_exporter does not read ctguard.prom: $(grep textfile /tmp/scrape)"
 heals0=$(grep -F 'ctguard_heals_total{kind="module-chain"} ' /tmp/scrape | sed 's/.* //')
 [ -n "$heals0" ] || fail "no heal count scraped"
 
@@ -77,10 +79,12 @@ PY
 touch /tmp/e2e-hold
 python3 /tmp/e2e-gen.py 320 /tmp/e2e-hold > /tmp/e2e-gen.log 2>&1 &
 gen=$!
+# While the table is full a scrape is a new connection too, and is dropped: scrape after.
+wait_until 60 seen_full
+rm -f /tmp/e2e-hold
+wait "$gen"
 wait_until 60 metric_at_least 'ctguard_conntrack_drop_total' 1
 wait_until 30 metric_at_least 'ctguard_events_total{event="table-full"}' 1
 grep -E '^ctguard_(conntrack|events|heals|module_state)' /tmp/scrape
-rm -f /tmp/e2e-hold
-wait "$gen"
 nft delete table inet e2e
 ok "node_exporter serves ctguard's heals, drops and module states"
