@@ -30,7 +30,9 @@ promtool test rules ctguard.rules.test.yml
 
 grep -o '"ctguard_[a-z_]*"' "$src/lib/metrics.c" | tr -d '"' | sort -u > "$tmp/exported"
 echo node_textfile_mtime_seconds >> "$tmp/exported"
-grep -ho 'ctguard_[a-z_]*\|node_[a-z_]*' ctguard.rules.yml ctguard-dashboard.json | sort -u > "$tmp/used"
+# Comments are prose, not queries.
+grep -hv '^[[:space:]]*#' ctguard.rules.yml ctguard-dashboard.json |
+        grep -o 'ctguard_[a-z_]*\|node_[a-z_]*' | sort -u > "$tmp/used"
 missing=$(comm -23 "$tmp/used" <(sort -u "$tmp/exported"))
 if [ -n "$missing" ]; then
         echo "used but not exported: $missing"; exit 1
