@@ -15,6 +15,7 @@ static const Verb verbs[] = {
         { "check-config", verb_check_config, "Validate the configuration: exit 0, or 78 with FILE:LINE errors" },
         { "cat-config",   verb_cat_config,   "Print the effective configuration with each value's origin" },
         { "hold",         verb_hold,         "Put ctguard on hold for maintenance: heal nothing, keep reporting" },
+        { "metrics",      verb_metrics,      "Print the Prometheus text exposition once" },
         { "release",      verb_release,      "End a hold; clear the module flap guard and backoff" },
         { "repair",       verb_repair,       "Heal modules and sysctls once, without the daemon (--dry-run)" },
         { "status",       verb_status,       "Show modules, sysctls, table fill, hold and daemon; exit 0/1/2/3 like a monitoring plugin" },

@@ -127,6 +127,15 @@ static void refresh_status(Manager *m) {
                 notify_status(m);
 }
 
+/* Every event goes to the state file and to the metrics' counts. */
+static void on_event(void *userdata, int level, const char *event, const char *message) {
+        Manager *m = userdata;
+
+        if (m->publisher)
+                publisher_on_event(m->publisher, level, event, message);
+        metrics_textfile_on_event(m->metrics, event);
+}
+
 static int on_tick(sd_event_source *s, uint64_t usec, void *userdata) {
         Manager *m = userdata;
         ModuleGuardCounts mc;
@@ -158,6 +167,8 @@ static int on_tick(sd_event_source *s, uint64_t usec, void *userdata) {
                 notify_status(m);
         else
                 refresh_status(m);
+
+        metrics_textfile_tick(m->metrics, m, now);
 
         r = sd_event_source_set_time(s, tick_next(usec, now, next));
         if (r < 0)
@@ -257,6 +268,7 @@ Manager *manager_free(Manager *m) {
                 return NULL;
         log_set_event_hook(NULL, NULL);
         publisher_free(m->publisher);
+        metrics_textfile_free(m->metrics);
         module_guard_free(m->module_guard);
         table_guard_free(m->table_guard);
         sysctl_guard_free(m->sysctl_guard);
@@ -305,8 +317,10 @@ int manager_new(const char *root, const char *config_path, Config *config, Manag
         if (r < 0)
                 log_warning_errno(r, "Failed to take %s/run/ctguard/daemon.lock, 'ctguard status' will not see this daemon: %m",
                                   m->root);
-        else
-                log_set_event_hook(publisher_on_event, m->publisher);
+        r = metrics_textfile_new(&m->metrics);
+        if (r < 0)
+                return r;
+        log_set_event_hook(on_event, m);
 
         r = sd_event_default(&m->event);
         if (r < 0)

@@ -4,6 +4,7 @@
 #include <systemd/sd-event.h>
 
 #include "config.h"
+#include "metrics-textfile.h"
 #include "module-guard.h"
 #include "publish.h"
 #include "sysctl-guard.h"
@@ -24,6 +25,7 @@ typedef struct Manager {
         ModuleGuard *module_guard;
         TableGuard *table_guard;
         Publisher *publisher;
+        MetricsTextfile *metrics;
 
         unsigned reloads;
         unsigned reloads_rejected;

@@ -1049,3 +1049,18 @@ void module_guard_counts(const ModuleGuard *g, ModuleGuardCounts *ret) {
         }
         *ret = c;
 }
+
+const char *module_guard_module(const ModuleGuard *g, size_t i, bool *ret_known, ModuleState *ret_state) {
+        for (size_t j = 0; g && j < g->n_entries; j++) {
+                const GuardedModule *e = g->entries + j;
+
+                if (!e->module)
+                        continue;
+                if (i-- > 0)
+                        continue;
+                *ret_known = e->status_known;
+                *ret_state = e->status.state;
+                return e->module;
+        }
+        return NULL;
+}

@@ -3,6 +3,8 @@
 
 #include <stdbool.h>
 
+#include "modules.h"
+
 #include "parse-util.h"
 
 /* The module guard: keeps the modules of [Modules] Ensure= in the kernel, in that order.
@@ -58,3 +60,8 @@ int module_guard_reload(ModuleGuard *g);
 bool module_guard_held(const ModuleGuard *g);
 
 void module_guard_counts(const ModuleGuard *g, ModuleGuardCounts *ret);
+
+/* The i-th guarded module, for the metrics: its name as guarded on this kernel, or NULL past
+ * the end. ret_known is false while its state has not been read; a name this kernel does not
+ * have is skipped. */
+const char *module_guard_module(const ModuleGuard *g, size_t i, bool *ret_known, ModuleState *ret_state);

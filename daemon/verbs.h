@@ -65,3 +65,4 @@ int verb_hold(int argc, char *argv[]);
 int verb_release(int argc, char *argv[]);
 int verb_repair(int argc, char *argv[]);
 int verb_status(int argc, char *argv[]);
+int verb_metrics(int argc, char *argv[]);

@@ -116,6 +116,10 @@ Config *config_new(void) {
                 .top_talkers = 10,
         };
 
+        c->textfile_directory = strdup(CONFIG_TEXTFILE_DIRECTORY_DEFAULT);
+        if (!c->textfile_directory)
+                return config_free(c);
+
         if (strv_split_whitespace("nf_defrag_ipv4 nf_defrag_ipv6 nf_conntrack nf_nat",
                                   &c->ensure) < 0 ||
             strv_split_whitespace("", &c->files) < 0)
@@ -133,6 +137,7 @@ Config *config_free(Config *c) {
         if (!c)
                 return NULL;
         strv_free(c->ensure);
+        free(c->textfile_directory);
         for (size_t i = 0; i < c->n_sysctls; i++)
                 sysctl_setting_done(&c->sysctls[i]);
         free(c->sysctls);
@@ -323,6 +328,30 @@ static int parse_top(Config *c, const char *v, char **why) {
                                  why);
 }
 
+/* An absolute, normalised directory, or empty to disable. */
+static int parse_textfile_directory(Config *c, const char *v, char **why) {
+        char *d;
+        bool ok = v[0] == '\0' || v[0] == '/';
+
+        for (const char *p = v; ok && *p; p++)
+                if ((unsigned char) *p < 0x20 || *p == 0x7f)
+                        ok = false;
+        if (ok && v[0] && (strstr(v, "//") || strstr(v, "/./") || strstr(v, "/../") ||
+                           (strlen(v) >= 2 && streq(v + strlen(v) - 2, "/.")) ||
+                           (strlen(v) >= 3 && streq(v + strlen(v) - 3, "/..")) ||
+                           (strlen(v) > 1 && v[strlen(v) - 1] == '/')))
+                ok = false;
+        if (!ok)
+                return why_set(why, "TextfileDirectory= must be an absolute, normalised path or "
+                               "empty, not '%s'", v);
+        d = strdup(v);
+        if (!d)
+                return -ENOMEM;
+        free(c->textfile_directory);
+        c->textfile_directory = d;
+        return 0;
+}
+
 static const struct {
         const char *section;
         const char *name;
@@ -337,9 +366,10 @@ static const struct {
         [CONFIG_CONNTRACK_CRIT_PERCENT]       = { "Conntrack", "CritPercent",         parse_crit },
         [CONFIG_CONNTRACK_FAST_POLL_INTERVAL] = { "Conntrack", "FastPollIntervalSec", parse_fast_poll },
         [CONFIG_CONNTRACK_TOP_TALKERS]        = { "Conntrack", "TopTalkers",          parse_top },
+        [CONFIG_METRICS_TEXTFILE_DIRECTORY]   = { "Metrics",   "TextfileDirectory",   parse_textfile_directory },
 };
 
-static const char * const config_sections[] = { "Guard", "Modules", "Sysctl", "Conntrack" };
+static const char * const config_sections[] = { "Guard", "Modules", "Sysctl", "Conntrack", "Metrics" };
 
 /* ---- reading one file ---- */
 
@@ -843,6 +873,9 @@ int config_dump(const Config *c, FILE *f) {
                         snprintf(num, sizeof(num), "%u", c->top_talkers);
                         v = num;
                         break;
+                case CONFIG_METRICS_TEXTFILE_DIRECTORY:
+                        v = c->textfile_directory;
+                        break;
                 default:
                         return -EINVAL;
                 }
@@ -875,7 +908,8 @@ bool config_equal(const Config *a, const Config *b) {
             a->warn_percent != b->warn_percent ||
             a->crit_percent != b->crit_percent ||
             a->fast_poll_interval != b->fast_poll_interval ||
-            a->top_talkers != b->top_talkers)
+            a->top_talkers != b->top_talkers ||
+            !streq(a->textfile_directory, b->textfile_directory))
                 return false;
 
         /* Followed values are state of the running system, not configuration. */

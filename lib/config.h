@@ -31,6 +31,7 @@ typedef enum ConfigKey {
         CONFIG_CONNTRACK_CRIT_PERCENT,
         CONFIG_CONNTRACK_FAST_POLL_INTERVAL,
         CONFIG_CONNTRACK_TOP_TALKERS,
+        CONFIG_METRICS_TEXTFILE_DIRECTORY,
         _CONFIG_KEY_MAX,
         _CONFIG_KEY_INVALID = -EINVAL,
 } ConfigKey;
@@ -63,6 +64,8 @@ typedef struct Config {
         usec_t fast_poll_interval;
         unsigned top_talkers;
 
+        char *textfile_directory;       /* "": write no textfile */
+
         char *origins[_CONFIG_KEY_MAX]; /* NULL: default */
         char **files;                   /* the files read, in order */
 } Config;
@@ -81,6 +84,7 @@ typedef struct Config {
 #define CONFIG_SYSCTLS_MAX 1024u
 #define CONFIG_FILE_SIZE_MAX (1024u * 1024u)
 #define CONFIG_LINE_MAX 199u
+#define CONFIG_TEXTFILE_DIRECTORY_DEFAULT "/var/lib/prometheus/node-exporter"
 
 /* Problems found in the configuration, each "FILE:LINE: what is wrong" or "FILE: ...". */
 typedef struct ConfigErrors {

@@ -52,6 +52,11 @@ done <<'TABLE'
 0  status --help
 64 status --no-such-option
 64 status extra
+0  metrics
+0  metrics --help
+64 metrics extra
+64 metrics --no-such-option
+78 --config BAD metrics
 TABLE
 # check-config's lines are bare FILE:LINE: ..., warnings do not fail it. A fake kernel under
 # --root: nf_conntrack_max exists, sys/module knows nf_conntrack, there is no module tree.

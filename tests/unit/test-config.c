@@ -33,6 +33,8 @@ static uint64_t value_of(const Config *c, ConfigKey k) {
                 return c->fast_poll_interval;
         case CONFIG_CONNTRACK_TOP_TALKERS:
                 return c->top_talkers;
+        case CONFIG_METRICS_TEXTFILE_DIRECTORY:
+                return strlen(c->textfile_directory);
         default:
                 ck_abort_msg("no key %d", (int) k);
         }
@@ -43,6 +45,7 @@ static const char *key_name(ConfigKey k) {
         static const char * const names[_CONFIG_KEY_MAX] = {
                 "Mode", "PollIntervalSec", "Ensure", "ReloadBurst", "ReloadIntervalSec",
                 "WarnPercent", "CritPercent", "FastPollIntervalSec", "TopTalkers",
+                "TextfileDirectory",
         };
         return names[k];
 }
@@ -142,6 +145,9 @@ static const struct {
         { "Conntrack", "FastPollIntervalSec=0.5",    CONFIG_CONNTRACK_FAST_POLL_INTERVAL, 500 * USEC_PER_MSEC },
         { "Conntrack", "TopTalkers=0",               CONFIG_CONNTRACK_TOP_TALKERS, 0 },
         { "Conntrack", "TopTalkers=1000",            CONFIG_CONNTRACK_TOP_TALKERS, 1000 },
+        { "Metrics", "TextfileDirectory=",           CONFIG_METRICS_TEXTFILE_DIRECTORY, 0 },
+        { "Metrics", "TextfileDirectory=/srv/prom",  CONFIG_METRICS_TEXTFILE_DIRECTORY, 9 },
+        { "Metrics", "TextfileDirectory=/",          CONFIG_METRICS_TEXTFILE_DIRECTORY, 1 },
 };
 
 START_TEST(test_good_value) {
@@ -247,6 +253,11 @@ static const struct {
         { "Conntrack", "TopTalkers=1001",   CONFIG_CONNTRACK_TOP_TALKERS, "TopTalkers=1001 is out of range (0..1000)" },
         { "Conntrack", "TopTalkers=-1",     CONFIG_CONNTRACK_TOP_TALKERS, "TopTalkers= has an invalid number '-1'" },
         { "Conntrack", "TopTalkers=ten",    CONFIG_CONNTRACK_TOP_TALKERS, "TopTalkers= has an invalid number 'ten'" },
+        { "Metrics", "TextfileDirectory=prom", CONFIG_METRICS_TEXTFILE_DIRECTORY, "TextfileDirectory= must be an absolute, normalised path or empty, not 'prom'" },
+        { "Metrics", "TextfileDirectory=/a//b", CONFIG_METRICS_TEXTFILE_DIRECTORY, "TextfileDirectory= must be an absolute, normalised path or empty, not '/a//b'" },
+        { "Metrics", "TextfileDirectory=/a/../b", CONFIG_METRICS_TEXTFILE_DIRECTORY, "TextfileDirectory= must be an absolute, normalised path or empty, not '/a/../b'" },
+        { "Metrics", "TextfileDirectory=/a/..", CONFIG_METRICS_TEXTFILE_DIRECTORY, "TextfileDirectory= must be an absolute, normalised path or empty, not '/a/..'" },
+        { "Metrics", "TextfileDirectory=/a/", CONFIG_METRICS_TEXTFILE_DIRECTORY, "TextfileDirectory= must be an absolute, normalised path or empty, not '/a/'" },
         /* A key in the wrong section, or misspelt, is unknown and changes nothing. */
         { "Modules", "Mode=monitor",        _CONFIG_KEY_INVALID, "unknown key 'Mode' in section [Modules]" },
         { "Guard", "mode=monitor",          _CONFIG_KEY_INVALID, "unknown key 'mode' in section [Guard]" },
@@ -690,6 +701,8 @@ static const struct {
                 "[Conntrack]\nWarnPercent=1\nCritPercent=100\nFastPollIntervalSec=50ms\n"
                 "TopTalkers=0\n" },
         { NAME, "[Modules]\nEnsure=\n" },
+        { NAME, "[Metrics]\nTextfileDirectory=\n" },
+        { NAME, "[Metrics]\nTextfileDirectory=/srv/node exporter\n" },
         { NAME, "[Guard]\nPollIntervalSec=1.000001s\n[Conntrack]\nFastPollIntervalSec=0.5\n" },
         { NAME, "[Sysctl]\nnet/netfilter/nf_log/2=nf_log_ipv4\nnet.netfilter.nf_conntrack_max=1\n"
                 "net.ipv4.conf.eth0/100.forwarding=1\nnet/ipv6/conf/br.5/forwarding = 0 \n"

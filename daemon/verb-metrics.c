@@ -1,0 +1,224 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+
+#include "ctguard-config.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+
+#include "config.h"
+#include "daemon-state.h"
+#include "hold.h"
+#include "log.h"
+#include "macro.h"
+#include "metrics.h"
+#include "module-policy.h"
+#include "modules.h"
+#include "snapshot.h"
+#include "strv.h"
+#include "sysctl-key.h"
+#include "sysctl.h"
+#include "time-util.h"
+#include "verbs.h"
+
+/* "ctguard metrics": the exposition once, from what the daemon published and what the kernel
+ * shows, read without side effects: module states from sysfs, sysctls from /proc/sys, the table
+ * from /proc (never a ctnetlink request, which would load nf_conntrack_netlink). */
+
+static const char metrics_usage[] =
+        "Usage: ctguard metrics\n"
+        "Print the Prometheus text exposition (version 0.0.4) once.\n";
+
+typedef struct Collected {
+        Metrics m;
+        DaemonState state;
+        Hold hold;
+        MetricsModule *modules;
+        char **module_names;
+        MetricsSysctl *sysctls;
+        char **keys;
+        char **actuals;
+} Collected;
+
+static void collected_done(Collected *c) {
+        daemon_state_done(&c->state);
+        hold_done(&c->hold);
+        free(c->modules);
+        strv_free(c->module_names);
+        free(c->sysctls);
+        strv_free(c->keys);
+        for (size_t i = 0; c->actuals && i < c->m.n_sysctls; i++)
+                free(c->actuals[i]);
+        free(c->actuals);
+}
+
+static int collect_daemon(Collected *c) {
+        int r = daemon_lock_probe(arg_root);
+
+        if (r < 0 && r != -ENOENT && r != -EACCES)
+                return r;
+        c->m.daemon_known = r >= 0 || r == -ENOENT;
+        c->m.up = r > 0;
+        if (!c->m.up)
+                return 0;
+        r = daemon_state_load(arg_root, &c->state);
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0)
+                return 0;
+        c->m.started = c->state.started;
+        c->m.have_heals = c->m.have_restores = true;
+        c->m.heals[METRICS_HEAL_MODULE_CHAIN] = c->state.heals;
+        c->m.restores = c->state.restores;
+        return 0;
+}
+
+static int collect_hold(Collected *c) {
+        int r = hold_load(arg_root, &c->hold);
+
+        if (r == -ENOENT) {
+                c->m.have_hold = true;
+                return 0;
+        }
+        if (r < 0)
+                return r == -ENOMEM ? r : 0;
+        c->m.have_hold = true;
+        c->m.held = module_policy_hold_active(&c->hold, now_usec(CLOCK_REALTIME));
+        c->m.hold_until = c->hold.until;
+        return 0;
+}
+
+static int collect_modules(Collected *c, const Config *config) {
+        _cleanup_(module_context_freep) ModuleContext *ctx = NULL;
+        _cleanup_free_ char *sysfs = NULL, *proc = NULL;
+        ModulePaths paths = {};
+        int r;
+
+        if (!config->ensure || !config->ensure[0])
+                return 0;
+        if (*arg_root) {
+                if (asprintf(&sysfs, "%s/sys", arg_root) < 0 || asprintf(&proc, "%s/proc", arg_root) < 0)
+                        return -ENOMEM;
+                paths.sysfs = sysfs;
+                paths.proc = proc;
+        }
+        r = module_context_new(&paths, &ctx);
+        if (r < 0)
+                return r == -ENOMEM ? r : 0;    /* module states stay unknown, and are omitted */
+
+        c->modules = calloc(strv_length(config->ensure), sizeof(MetricsModule));
+        if (!c->modules)
+                return -ENOMEM;
+        STRV_FOREACH(name, config->ensure) {
+                _cleanup_free_ char *target = NULL;
+                MetricsModule *mod = &c->modules[c->m.n_modules];
+                ModuleResolution res;
+                ModuleStatus st;
+
+                r = module_resolve(ctx, *name, &res, &target);
+                if (r == -ENOMEM)
+                        return r;
+                if (r >= 0 && res == MODULE_RESOLUTION_GONE)
+                        continue;       /* a legacy name this kernel does not have */
+                r = strv_extend(&c->module_names, target ?: *name);
+                if (r < 0)
+                        return r;
+                mod->name = c->module_names[strv_length(c->module_names) - 1];
+                c->m.n_modules++;
+                if (module_get_status(ctx, mod->name, &st) < 0)
+                        continue;
+                mod->known = true;
+                mod->state = st.state == MODULE_STATE_BUILTIN ? METRICS_MODULE_BUILTIN :
+                             st.state == MODULE_STATE_LIVE ? METRICS_MODULE_LIVE :
+                             METRICS_MODULE_MISSING;
+        }
+        c->m.modules = c->modules;
+        return 0;
+}
+
+static int collect_sysctl(Collected *c, const char *sysctl_root, const char *path,
+                          const char *desired, bool owned) {
+        MetricsSysctl *s = &c->sysctls[c->m.n_sysctls];
+        char *key = sysctl_path_to_key(path);
+        int r;
+
+        if (!key || strv_push(&c->keys, key) < 0)
+                return -ENOMEM;
+        s->key = key;
+        s->owned = owned;
+        s->desired = desired;
+        r = sysctl_read(sysctl_root, path, &c->actuals[c->m.n_sysctls]);
+        if (r == -ENOMEM)
+                return r;
+        s->actual = c->actuals[c->m.n_sysctls];
+        c->m.n_sysctls++;
+        return 0;
+}
+
+/* What the running daemon enforces and follows; without one, what it would: the assigned keys
+ * and the current values of the followed ones. */
+static int collect_sysctls(Collected *c, Config *config, const char *sysctl_root) {
+        bool daemon = c->m.up && c->state.n_sysctls > 0;
+        size_t n;
+        int r;
+
+        if (!daemon && config_add_followed(config, sysctl_root) < 0)
+                return 0;
+        n = daemon ? c->state.n_sysctls : config->n_sysctls;
+
+        c->sysctls = calloc(n + 1, sizeof(MetricsSysctl));
+        c->actuals = calloc(n + 1, sizeof(char *));
+        if (!c->sysctls || !c->actuals)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++) {
+                if (daemon)
+                        r = collect_sysctl(c, sysctl_root, c->state.sysctls[i].path,
+                                           c->state.sysctls[i].value, c->state.sysctls[i].owned);
+                else
+                        r = collect_sysctl(c, sysctl_root, config->sysctls[i].path,
+                                           config->sysctls[i].value,
+                                           !config->sysctls[i].origin ||
+                                           !streq(config->sysctls[i].origin, CONFIG_ORIGIN_FOLLOWED));
+                if (r < 0)
+                        return r;
+        }
+        c->m.sysctls = c->sysctls;
+        return 0;
+}
+
+int verb_metrics(int argc, char *argv[]) {
+        _cleanup_(config_freep) Config *config = NULL;
+        _cleanup_free_ char *sysctl_root = NULL;
+        _cleanup_(collected_done) Collected c = {};
+        int r;
+
+        r = verb_parse_no_args(argc, argv, metrics_usage);
+        if (r <= 0)
+                return r == 0 ? EXIT_SUCCESS : EX_USAGE;
+
+        r = verb_load_config(&config);
+        if (r < 0)
+                return verb_config_exit_status(r);
+        sysctl_root = verb_sysctl_root();
+        if (!sysctl_root)
+                return log_oom(), EXIT_FAILURE;
+
+        c.m.version = PACKAGE_VERSION;
+        r = collect_daemon(&c);
+        if (r >= 0)
+                r = collect_hold(&c);
+        if (r >= 0)
+                r = collect_modules(&c, config);
+        if (r >= 0)
+                r = collect_sysctls(&c, config, sysctl_root);
+        if (r >= 0)
+                r = metrics_read_table(arg_root, sysctl_root, &c.m);
+        if (r < 0)
+                return log_error_errno(r, "Failed to collect metrics: %m"), EXIT_FAILURE;
+        c.m.timestamp = now_usec(CLOCK_REALTIME);
+
+        r = metrics_write(&c.m, stdout);
+        if (r < 0)
+                return log_error_errno(r, "Failed to write metrics: %m"), EXIT_FAILURE;
+        return EXIT_SUCCESS;
+}
