@@ -315,8 +315,8 @@ int manager_new(const char *root, const char *config_path, Config *config, Manag
         if (r == -ENOMEM)
                 return r;
         if (r < 0)
-                log_warning_errno(r, "Failed to take %s/run/ctguard/daemon.lock, 'ctguard status' will not see this daemon: %m",
-                                  m->root);
+                log_warning_errno(r, "Failed to take %s/run/ctguard/daemon.lock (%s), 'ctguard status' will not see this daemon.",
+                                  m->root, run_file_strerror(r));
         r = metrics_textfile_new(&m->metrics);
         if (r < 0)
                 return r;

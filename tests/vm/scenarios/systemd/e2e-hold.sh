@@ -44,7 +44,9 @@ missing=$(count module-missing CTGUARD_MODULE=nf_nat)
 reloads=$(count module-reloaded CTGUARD_MODULE=nf_nat)
 assert_ok ctguard hold --for 10min --reason "e2e maintenance"
 wait_until 10 seen held CTGUARD_REASON="e2e maintenance"
-assert_ok modprobe -r nf_nat
+# nf_nat alone: ctguard no longer pins nf_conntrack (its statistics come from /proc), so
+# "modprobe -r nf_nat" would take the unused nf_conntrack, and the key below, with it.
+assert_ok rmmod nf_nat
 wait_until 10 more "$missing" module-missing CTGUARD_MODULE=nf_nat
 assert_ok sysctl -q -w $key=1234
 wait_until 10 seen sysctl-drift CTGUARD_KEY=$key CTGUARD_OLD=1234
