@@ -94,6 +94,8 @@ static bool next_word(const char **p, const char **ret_word, size_t *ret_len) {
 
         while (is_blank(*s))
                 s++;
+        /* The blanks are consumed either way: a line of blanks must not stop the caller. */
+        *p = s;
         if (*s == '\0' || *s == '\n')
                 return false;
         for (e = s; *e && *e != '\n' && !is_blank(*e); e++)

@@ -187,6 +187,9 @@ static const struct {
           0, 0, 0, 0, 0x1fffffffeull, 0, 0, 0, false, 0, false, 0 },
         { "blank lines", "drop insert\n\n00000001 00000002\n\n", 0, 1,
           0, 0, 2, 0, 1, 0, 0, 0, false, 0, false, 0 },
+        /* Found by fuzzing: a line of blanks used to stop the row loop from advancing. */
+        { "a line of blanks", "drop insert\n \t \n00000001 00000002\n  \n", 0, 1,
+          0, 0, 2, 0, 1, 0, 0, 0, false, 0, false, 0 },
         { "empty", "", -EBADMSG, .n_cpus = 0 },
         { "header only", HEADER_6_18, -EBADMSG, .n_cpus = 0 },
         { "no drop column", "entries insert\n00000001 00000002\n", -EBADMSG, .n_cpus = 0 },
