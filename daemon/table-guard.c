@@ -6,6 +6,7 @@
 #include "cttable.h"
 #include "log.h"
 #include "table-guard.h"
+#include "table-rate.h"
 
 #define PENDING_MAX 4u
 
@@ -26,6 +27,10 @@ struct TableGuard {
         bool sample_failing;            /* reported once until a sample works again */
         bool proc_reported;             /* "no drop counters" reported once */
         bool dump_failure_reported;
+
+        /* The count's growth over the last minute (time to full) and the counter rates. */
+        TableGrowth growth;
+        TableRates rates;
 
         /* A top-talker dump in progress and the alerts waiting for it. */
         CtDump *dump;
@@ -129,6 +134,20 @@ static char *add_top(TableGuard *g, const CtAggregate *a, bool partial, Fields *
         return TAKE_PTR(text);
 }
 
+/* CTGUARD_FULL_IN_SEC= and CTGUARD_GROWTH_RATE= and "; full in about 40 s at +2,100
+ * entries/s" for text, while the count grows; nothing when it is flat or falling. */
+static void add_time_to_full(TableGuard *g, uint64_t max, Fields *f, char *text, size_t size) {
+        char buf[TABLE_GROWTH_FORMAT_MAX];
+        uint64_t seconds;
+        double rate;
+
+        if (table_growth_estimate(&g->growth, max, &rate, &seconds) <= 0)
+                return;
+        fields_add(f, "CTGUARD_FULL_IN_SEC=%" PRIu64, seconds);
+        fields_add(f, "CTGUARD_GROWTH_RATE=%.0f", rate);
+        snprintf(text, size, "; %s", table_growth_format(buf, sizeof(buf), rate, seconds));
+}
+
 static void log_table_event(TableGuard *g, const TableEvent *e, const CtAggregate *a,
                             bool partial) {
         _cleanup_free_ char *top_text = NULL;
@@ -156,22 +175,25 @@ static void log_table_event(TableGuard *g, const TableEvent *e, const CtAggregat
                 bool crit = e->type == TABLE_EVENT_CRIT;
                 unsigned threshold = crit ? g->pc.crit_percent : g->pc.warn_percent;
 
+                char full_in[TABLE_GROWTH_FORMAT_MAX + 2] = "";
+
                 level = crit ? LOG_CRIT : LOG_WARNING;
                 fields_add(&f, "CTGUARD_THRESHOLD=%u", threshold);
+                add_time_to_full(g, e->max, &f, full_in, sizeof(full_in));
                 if (e->repeat)
                         log_event(level, event, (const char * const *) f.s,
-                                  "Conntrack table still %s full (%" PRIu64 " of %" PRIu64 " entries) after %s, %s=%u.%s",
+                                  "Conntrack table still %s full (%" PRIu64 " of %" PRIu64 " entries) after %s, %s=%u%s.%s",
                                   format_percent(e->count, e->max, pct), e->count, e->max,
                                   format_timespan(span, sizeof(span), lasted),
                                   crit ? "CritPercent" : "WarnPercent", threshold,
-                                  strempty(top_text));
+                                  full_in, strempty(top_text));
                 else
                         log_event(level, event, (const char * const *) f.s,
-                                  "Conntrack table %s full (%" PRIu64 " of %" PRIu64 " entries), at or above %s=%u%s.%s",
+                                  "Conntrack table %s full (%" PRIu64 " of %" PRIu64 " entries), at or above %s=%u%s%s.%s",
                                   format_percent(e->count, e->max, pct), e->count, e->max,
                                   crit ? "CritPercent" : "WarnPercent", threshold,
                                   crit ? ": new connections are dropped once it is full" : "",
-                                  strempty(top_text));
+                                  full_in, strempty(top_text));
                 break;
         }
         case TABLE_EVENT_OK: {
@@ -312,6 +334,52 @@ static void alert_with_top(TableGuard *g, const TableEvent *e) {
                 dump_finish(g, r, false);
 }
 
+/* ---- counter rates ---- */
+
+/* The counters the sample has today; clash_resolve and chaintoolong come with a sample read
+ * from /proc/net/stat/nf_conntrack. drop is table-full's, from the table policy. */
+static void counters_from_sample(const CtSample *s, usec_t now, TableCounterSample *ret) {
+        *ret = (TableCounterSample) { .time = now };
+        if (!s->has_cpu_stats)
+                return;
+        ret->value[TABLE_COUNTER_INSERT_FAILED] = s->insert_failed;
+        ret->have[TABLE_COUNTER_INSERT_FAILED] = true;
+        ret->value[TABLE_COUNTER_EARLY_DROP] = s->early_drop;
+        ret->have[TABLE_COUNTER_EARLY_DROP] = true;
+}
+
+static void log_counter_event(const TableCounterEvent *e, const CtSample *s) {
+        const char *name = table_counter_to_string(e->counter);
+        Fields f = {};
+
+        fields_add(&f, "CTGUARD_COUNTER=%s", name);
+        fields_add(&f, "CTGUARD_DELTA=%" PRIu64, e->delta);
+        fields_add(&f, "CTGUARD_RATE=%.1f", e->per_sec);
+        fields_add(&f, "CTGUARD_COUNT=%" PRIu32, s->count);
+        fields_add(&f, "CTGUARD_MAX=%" PRIu32, s->max);
+        if (e->repeat)
+                fields_add(&f, "CTGUARD_REPEAT=1");
+        if (e->reset)
+                fields_add(&f, "CTGUARD_RESET=1");
+        log_event(LOG_WARNING, table_counter_event(e->counter), (const char * const *) f.s,
+                  "Conntrack counter %s rose by %" PRIu64 "%s, %.1f/s (%" PRIu32 " of %" PRIu32 " entries): %s",
+                  name, e->delta, e->repeat ? " since the previous report" : "", e->per_sec,
+                  s->count, s->max, table_counter_meaning(e->counter));
+        fields_done(&f);
+}
+
+static void evaluate_counters(TableGuard *g, const CtSample *s, usec_t now) {
+        TableCounterEvent events[_TABLE_COUNTER_MAX];
+        TableCounterSample cs;
+        size_t n;
+
+        counters_from_sample(s, now, &cs);
+        n = table_rates_evaluate(&g->rates, &cs, TABLE_REPEAT_INTERVAL, events);
+        for (size_t i = 0; i < n; i++)
+                if (events[i].counter != TABLE_COUNTER_DROP)
+                        log_counter_event(&events[i], s);
+}
+
 /* ---- sampling ---- */
 
 static void report_sample_failure(TableGuard *g, int r) {
@@ -359,6 +427,8 @@ usec_t table_guard_tick(TableGuard *g, usec_t now, bool *ret_changed) {
                 .drop = s.drop,
                 .have_drop = s.has_cpu_stats,
         };
+        table_growth_add(&g->growth, now, s.count);
+        evaluate_counters(g, &s, now);
         r = table_policy_evaluate(&g->policy, &g->pc, &ts, &v);
         if (r < 0) {
                 /* config_validate() already refuses such a configuration. */
@@ -435,6 +505,8 @@ int table_guard_new(sd_event *event, const char *sysctl_root, const Config *c, T
                 return -ENOMEM;
         g->event = sd_event_ref(event);
         g->policy = TABLE_POLICY_INIT;
+        g->growth = TABLE_GROWTH_INIT;
+        g->rates = TABLE_RATES_INIT;
         table_guard_set_config(g, c);
 
         r = ctstat_open(sysctl_root, &g->stat);
