@@ -378,8 +378,6 @@ static void log_counter_event(const TableCounterEvent *e, const CtSample *s) {
         fields_add(&f, "CTGUARD_MAX=%" PRIu32, s->max);
         if (e->repeat)
                 fields_add(&f, "CTGUARD_REPEAT=1");
-        if (e->reset)
-                fields_add(&f, "CTGUARD_RESET=1");
         log_event(LOG_WARNING, table_counter_event(e->counter), (const char * const *) f.s,
                   "Conntrack counter %s rose by %" PRIu64 "%s, %.1f/s (%" PRIu32 " of %" PRIu32 " entries): %s",
                   name, e->delta, e->repeat ? " since the previous report" : "", e->per_sec,
