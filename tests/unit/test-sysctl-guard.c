@@ -242,6 +242,29 @@ START_TEST(test_raise) {
 }
 END_TEST
 
+/* A followed key raised by AutoRaise: the raise is what a module reload gets back. */
+START_TEST(test_raise_followed) {
+        _cleanup_(config_freep) Config *c = config_with(KEY, "7200");
+        _cleanup_(sysctl_guard_freep) SysctlGuard *g = NULL;
+        _cleanup_free_ char *p = NULL;
+        Seen seen;
+
+        ck_assert_int_ge(asprintf(&p, "%s/%s", root, BUCKETS), 0);
+        ck_assert_int_eq(sysctl_guard_new(root, NULL, c, &g), 0);
+        (void) sysctl_guard_tick(g, S(0));
+        put(BUCKETS, "524288\n");
+        ck_assert_int_eq(sysctl_guard_raise(g, BUCKETS, "524288"), 0);
+        (void) sysctl_guard_tick(g, S(1));
+        ck_assert_str_eq(views(g, &seen), "net.netfilter.nf_conntrack_tcp_timeout_established=7200 "
+                         "test:1 owned;net.netfilter.nf_conntrack_buckets=524288 followed followed;");
+        ck_assert_int_eq(unlink(p), 0);
+        (void) sysctl_guard_tick(g, S(2));
+        put(BUCKETS, "262144\n");
+        (void) sysctl_guard_tick(g, S(3));
+        assert_value(BUCKETS, "524288\n");
+}
+END_TEST
+
 START_TEST(test_seed) {
         _cleanup_(config_freep) Config *c = config_with(NULL, NULL);
         _cleanup_(sysctl_guard_freep) SysctlGuard *g = NULL;
@@ -489,6 +512,7 @@ int main(void) {
         tcase_add_test(tc, test_apply_all_waits);
         tcase_add_test(tc, test_hashsize);
         tcase_add_test(tc, test_raise);
+        tcase_add_test(tc, test_raise_followed);
         suite_add_tcase(s, tc);
 
         sr = srunner_create(s);
