@@ -564,7 +564,8 @@ static void auto_raise(TableGuard *g, const CtSample *s, usec_t now) {
                         if (!g->hashsize_reported)
                                 log_full_errno(sysctl_error_is_readonly(r) || r == -ENOENT ? LOG_NOTICE : LOG_WARNING, r,
                                                "AutoRaise: cannot resize the conntrack hash to %" PRIu64 " buckets here "
-                                               "(only in the first network namespace), raising the maximum alone: %m",
+                                               "(possible only in the first network namespace, with "
+                                               HASHSIZE_PATH " writable), raising the maximum alone: %m",
                                                v.plan.buckets);
                         g->hashsize_reported = true;
                 } else {
