@@ -60,13 +60,16 @@ line=$(journal_query table-warn CTGUARD_FULL_IN_SEC CTGUARD_GROWTH_RATE PRIORITY
 info "table-warn while growing: $line"
 IFS='|' read -r full_in rate prio <<<"$line"
 [[ $full_in =~ ^[0-9]+$ ]] || fail "no CTGUARD_FULL_IN_SEC in the table-warn of a growing table: $line"
-[[ $rate =~ ^[0-9]+$ ]] && [ "$rate" -gt 0 ] || fail "no positive CTGUARD_GROWTH_RATE: $line"
+if ! [[ $rate =~ ^[0-9]+$ ]] || [ "$rate" -le 0 ]; then
+        fail "no positive CTGUARD_GROWTH_RATE: $line"
+fi
 assert_eq 4 "$prio" "table-warn priority"
 # The estimate is of the right order: the rest of the table at the rate given.
 count=$(journal_query table-warn CTGUARD_COUNT | tail -1)
 expect=$(( (max - count) / rate ))
-[ "$full_in" -ge $((expect / 2)) ] && [ "$full_in" -le $((expect * 2 + 2)) ] ||
+if [ "$full_in" -lt $((expect / 2)) ] || [ "$full_in" -gt $((expect * 2 + 2)) ]; then
         fail "CTGUARD_FULL_IN_SEC=$full_in, expected about $expect (count $count, rate $rate)"
+fi
 journal_query table-warn MESSAGE | tail -1 | grep -qE "full in about [0-9,.]+ [a-z]+ at \+[0-9,.]+ entries/s" ||
         fail "the table-warn message does not say when the table is full: $(journal_query table-warn MESSAGE | tail -1)"
 

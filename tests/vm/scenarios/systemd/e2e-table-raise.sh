@@ -19,6 +19,7 @@ sysctl_is() { [ "$(sysctl -n "$1" 2> /dev/null)" = "$2" ]; }
 # The per-CPU drop counters of /proc/net/stat/nf_conntrack (hexadecimal), summed.
 drops() {
         _sum=0
+        # shellcheck disable=SC2013 # one hexadecimal word a CPU
         for _h in $(awk 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == "drop") c = i; next }
                          { print $c }' /proc/net/stat/nf_conntrack); do
                 _sum=$((_sum + 0x$_h))
