@@ -368,6 +368,9 @@ int manager_new(const char *root, const char *config_path, Config *config, Manag
         r = table_guard_new(m->event, m->root, m->config, &m->table_guard);
         if (r < 0)
                 return r;
+        r = table_guard_attach(m->table_guard, m->sysctl_guard);
+        if (r < 0)
+                return r;
 
         *ret = TAKE_PTR(m);
         return 0;

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 
+#include <ctype.h>
 #include <fcntl.h>
 #include <stdarg.h>
 #include <sys/inotify.h>
@@ -27,6 +28,7 @@ typedef struct SysctlEntry {
         bool dirty;             /* the watch fired */
         bool pending;           /* sysctl_guard_apply_all() still waits for it */
         bool probed;            /* opened for writing once, to find a read-only key early */
+        bool raised;            /* desired is AutoRaise's value (sysctl_guard_raise()) */
 } SysctlEntry;
 
 struct SysctlGuard {
@@ -573,6 +575,49 @@ static int entries_build(const Config *c, SysctlEntry **ret, size_t *ret_n) {
         return 0;
 }
 
+static int decimal_u64(const char *s, uint64_t *ret) {
+        unsigned long long v;
+        char *end;
+
+        if (!s || !isdigit((unsigned char) *s))
+                return -EINVAL;
+        errno = 0;
+        v = strtoull(s, &end, 10);
+        if (errno != 0 || *end != '\0')
+                return -EINVAL;
+        *ret = v;
+        return 0;
+}
+
+/* Whether raised is a larger number than assigned (both as the kernel prints a number). */
+static bool raised_above(const char *raised, const char *assigned) {
+        uint64_t a, b;
+
+        if (!assigned)
+                return true;
+        if (decimal_u64(raised, &a) < 0 || decimal_u64(assigned, &b) < 0)
+                return false;
+        return a > b;
+}
+
+int sysctl_guard_raise(SysctlGuard *g, const char *path, const char *value) {
+        SysctlEntry *e = entry_find(g->entries, g->n_entries, path);
+        int r;
+
+        if (!e)
+                return -ENOENT;
+        r = entry_set_desired(e, value);
+        if (r < 0)
+                return r;
+        e->raised = true;
+        g->changed = true;
+        return 0;
+}
+
+bool sysctl_guard_may_write(const SysctlGuard *g) {
+        return g->mode == GUARD_MODE_ENFORCE && !g->held;
+}
+
 int sysctl_guard_set_config(SysctlGuard *g, const Config *c) {
         SysctlEntry *entries, *all;
         size_t n, n_all;
@@ -604,6 +649,21 @@ int sysctl_guard_set_config(SysctlGuard *g, const Config *c) {
                 entries[n++] = *o;
                 /* Moved: the old slot no longer owns its strings or its watch. */
                 *o = (SysctlEntry) { .wd = -1 };
+        }
+
+        /* A value AutoRaise raised stays across a reload while it is above what is assigned now:
+         * the table never shrinks by itself. */
+        for (size_t i = 0; i < n; i++) {
+                SysctlEntry *o = entry_find(g->entries, g->n_entries, entries[i].path);
+
+                if (!o || !o->raised || !o->desired || entries[i].state.followed ||
+                    !raised_above(o->desired, entries[i].desired))
+                        continue;
+                r = entry_set_desired(&entries[i], o->desired);
+                if (r < 0)
+                        log_debug_errno(r, "Failed to keep the raised %s: %m", o->key);
+                else
+                        entries[i].raised = true;
         }
 
         /* A key guarded before and after keeps its watch: without it, a change right after a

@@ -109,3 +109,14 @@ void sysctl_guard_foreach(const SysctlGuard *g, void (*cb)(const SysctlGuardView
  * any change ctguard did not see happen. -EPERM for a key that is never followed, -EINVAL for
  * an impossible value; a key [Sysctl] assigns is left as configured (0). */
 int sysctl_guard_seed_followed(SysctlGuard *g, const char *path, const char *value);
+
+/* For AutoRaise, after it wrote a larger value to path (nf_conntrack_max, nf_conntrack_buckets):
+ * the guard keeps that value from now on, whether [Sysctl] assigns the key (the assignment is
+ * the floor AutoRaise started from, and is no longer restored over the raise) or it is followed
+ * (the raise is adopted without a sysctl-adopted event). The raised value is what a module
+ * reload gets back, and a reload of the configuration keeps it while it is above the value
+ * assigned then. -ENOENT if the key is not guarded (not there yet). */
+int sysctl_guard_raise(SysctlGuard *g, const char *path, const char *value);
+
+/* Whether the guard writes at all now: Mode=enforce and not on hold. */
+bool sysctl_guard_may_write(const SysctlGuard *g);

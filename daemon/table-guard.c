@@ -1,11 +1,16 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdarg.h>
 
 #include "cttable.h"
 #include "log.h"
 #include "table-guard.h"
+#include "sysctl.h"
+#include "sysctl-guard.h"
+#include "table-raise.h"
+#include "table-rate.h"
 
 #define PENDING_MAX 4u
 
@@ -29,6 +34,24 @@ struct TableGuard {
         bool sample_failing;            /* reported once until a sample works again */
         bool proc_reported;             /* "no drop counters" reported once */
         bool dump_failure_reported;
+
+        /* The count's growth over the last minute (time to full) and the counter rates. */
+        TableGrowth growth;
+        TableRates rates;
+
+        /* AutoRaise=. */
+        char *sysctl_root;
+        SysctlGuard *sysctl_guard;      /* borrowed */
+        bool auto_raise;
+        TableBudget budget;
+        usec_t raise_interval;
+        uint64_t floor_max;             /* an assigned nf_conntrack_max, 0: none */
+        uint64_t object_size, mem_total;        /* 0: not read yet */
+        bool sizes_reported;
+        TableRaiseState raise_state;
+        bool have_last_drop;
+        uint64_t last_drop;
+        bool max_readonly_reported, hashsize_reported, would_reported, failure_reported;
 
         /* A top-talker dump in progress and the alerts waiting for it. */
         CtDump *dump;
@@ -132,6 +155,20 @@ static char *add_top(TableGuard *g, const CtAggregate *a, bool partial, Fields *
         return TAKE_PTR(text);
 }
 
+/* CTGUARD_FULL_IN_SEC= and CTGUARD_GROWTH_RATE= and "; full in about 40 s at +2,100
+ * entries/s" for text, while the count grows; nothing when it is flat or falling. */
+static void add_time_to_full(TableGuard *g, uint64_t max, Fields *f, char *text, size_t size) {
+        char buf[TABLE_GROWTH_FORMAT_MAX];
+        uint64_t seconds;
+        double rate;
+
+        if (table_growth_estimate(&g->growth, max, &rate, &seconds) <= 0)
+                return;
+        fields_add(f, "CTGUARD_FULL_IN_SEC=%" PRIu64, seconds);
+        fields_add(f, "CTGUARD_GROWTH_RATE=%.0f", rate);
+        snprintf(text, size, "; %s", table_growth_format(buf, sizeof(buf), rate, seconds));
+}
+
 static void log_table_event(TableGuard *g, const TableEvent *e, const CtAggregate *a,
                             bool partial) {
         _cleanup_free_ char *top_text = NULL;
@@ -159,22 +196,25 @@ static void log_table_event(TableGuard *g, const TableEvent *e, const CtAggregat
                 bool crit = e->type == TABLE_EVENT_CRIT;
                 unsigned threshold = crit ? g->pc.crit_percent : g->pc.warn_percent;
 
+                char full_in[TABLE_GROWTH_FORMAT_MAX + 2] = "";
+
                 level = crit ? LOG_CRIT : LOG_WARNING;
                 fields_add(&f, "CTGUARD_THRESHOLD=%u", threshold);
+                add_time_to_full(g, e->max, &f, full_in, sizeof(full_in));
                 if (e->repeat)
                         log_event(level, event, (const char * const *) f.s,
-                                  "Conntrack table still %s full (%" PRIu64 " of %" PRIu64 " entries) after %s, %s=%u.%s",
+                                  "Conntrack table still %s full (%" PRIu64 " of %" PRIu64 " entries) after %s, %s=%u%s.%s",
                                   format_percent(e->count, e->max, pct), e->count, e->max,
                                   format_timespan(span, sizeof(span), lasted),
                                   crit ? "CritPercent" : "WarnPercent", threshold,
-                                  strempty(top_text));
+                                  full_in, strempty(top_text));
                 else
                         log_event(level, event, (const char * const *) f.s,
-                                  "Conntrack table %s full (%" PRIu64 " of %" PRIu64 " entries), at or above %s=%u%s.%s",
+                                  "Conntrack table %s full (%" PRIu64 " of %" PRIu64 " entries), at or above %s=%u%s%s.%s",
                                   format_percent(e->count, e->max, pct), e->count, e->max,
                                   crit ? "CritPercent" : "WarnPercent", threshold,
                                   crit ? ": new connections are dropped once it is full" : "",
-                                  strempty(top_text));
+                                  full_in, strempty(top_text));
                 break;
         }
         case TABLE_EVENT_OK: {
@@ -328,6 +368,254 @@ static void alert_with_top(TableGuard *g, const TableEvent *e) {
                 dump_finish(g, r, false);
 }
 
+/* ---- counter rates ---- */
+
+/* The counters the sample has today; clash_resolve and chaintoolong come with a sample read
+ * from /proc/net/stat/nf_conntrack. drop is table-full's, from the table policy. */
+static void counters_from_sample(const CtSample *s, usec_t now, TableCounterSample *ret) {
+        *ret = (TableCounterSample) { .time = now };
+        if (!s->has_cpu_stats)
+                return;
+        ret->value[TABLE_COUNTER_INSERT_FAILED] = s->insert_failed;
+        ret->have[TABLE_COUNTER_INSERT_FAILED] = true;
+        ret->value[TABLE_COUNTER_EARLY_DROP] = s->early_drop;
+        ret->have[TABLE_COUNTER_EARLY_DROP] = true;
+        /* Kernels name and have these two differently; /proc/net/stat says which. */
+        ret->value[TABLE_COUNTER_CHAIN_TOO_LONG] = s->chaintoolong;
+        ret->have[TABLE_COUNTER_CHAIN_TOO_LONG] = s->has_chaintoolong;
+        ret->value[TABLE_COUNTER_CLASH_RESOLVE] = s->clash_resolve;
+        ret->have[TABLE_COUNTER_CLASH_RESOLVE] = s->has_clash_resolve;
+}
+
+static void log_counter_event(const TableCounterEvent *e, const CtSample *s) {
+        const char *name = table_counter_to_string(e->counter);
+        Fields f = {};
+
+        fields_add(&f, "CTGUARD_COUNTER=%s", name);
+        fields_add(&f, "CTGUARD_DELTA=%" PRIu64, e->delta);
+        fields_add(&f, "CTGUARD_RATE=%.1f", e->per_sec);
+        fields_add(&f, "CTGUARD_COUNT=%" PRIu32, s->count);
+        fields_add(&f, "CTGUARD_MAX=%" PRIu32, s->max);
+        if (e->repeat)
+                fields_add(&f, "CTGUARD_REPEAT=1");
+        log_event(LOG_WARNING, table_counter_event(e->counter), (const char * const *) f.s,
+                  "Conntrack counter %s rose by %" PRIu64 "%s, %.1f/s (%" PRIu32 " of %" PRIu32 " entries): %s",
+                  name, e->delta, e->repeat ? " since the previous report" : "", e->per_sec,
+                  s->count, s->max, table_counter_meaning(e->counter));
+        fields_done(&f);
+}
+
+static void evaluate_counters(TableGuard *g, const CtSample *s, usec_t now) {
+        TableCounterEvent events[_TABLE_COUNTER_MAX];
+        TableCounterSample cs;
+        size_t n;
+
+        counters_from_sample(s, now, &cs);
+        n = table_rates_evaluate(&g->rates, &cs, TABLE_REPEAT_INTERVAL, events);
+        for (size_t i = 0; i < n; i++)
+                if (events[i].counter != TABLE_COUNTER_DROP)
+                        log_counter_event(&events[i], s);
+}
+
+/* ---- AutoRaise ---- */
+
+#define MAX_PATH "net/netfilter/nf_conntrack_max"
+#define BUCKETS_PATH "net/netfilter/nf_conntrack_buckets"
+#define HASHSIZE_PATH "sys/module/nf_conntrack/parameters/hashsize"
+
+static uint64_t assigned_max(const Config *c) {
+        const SysctlSetting *st = config_find_sysctl(c, MAX_PATH);
+        unsigned long long v;
+        char *end;
+
+        if (!st || !st->origin || streq(st->origin, CONFIG_ORIGIN_FOLLOWED) || !st->value)
+                return 0;
+        errno = 0;
+        v = strtoull(st->value, &end, 10);
+        return errno == 0 && end != st->value && *end == '\0' ? v : 0;
+}
+
+/* The kernel's prices, beneath the root; nf_conntrack may not be loaded yet (-ENOENT): then
+ * again at the next sample. */
+static int raise_read_sizes(TableGuard *g) {
+        int r;
+
+        if (g->object_size > 0 && g->mem_total > 0)
+                return 0;
+        r = table_raise_read_object_size(g->root, &g->object_size);
+        if (r >= 0)
+                r = table_raise_read_mem_total(g->root, &g->mem_total);
+        if (r < 0) {
+                g->object_size = g->mem_total = 0;
+                if (r != -ENOENT && !g->sizes_reported) {
+                        log_warning_errno(r, "AutoRaise: failed to read the conntrack entry size or "
+                                          "MemTotal, not raising until they can be read: %m");
+                        g->sizes_reported = true;
+                }
+                return r;
+        }
+        g->sizes_reported = false;
+        log_debug("AutoRaise: %" PRIu64 " bytes per entry, MemTotal %" PRIu64 " bytes.",
+                  g->object_size, g->mem_total);
+        return 0;
+}
+
+static int read_u64_sysctl(const char *sysctl_root, const char *path, uint64_t *ret) {
+        _cleanup_free_ char *v = NULL;
+        unsigned long long u;
+        char *end;
+        int r;
+
+        r = sysctl_read(sysctl_root, path, &v);
+        if (r < 0)
+                return r;
+        errno = 0;
+        u = strtoull(v, &end, 10);
+        if (errno != 0 || end == v || *end != '\0')
+                return -EINVAL;
+        *ret = u;
+        return 0;
+}
+
+/* The hash size is a module parameter in /sys, writable only in the first network namespace. */
+static int write_hashsize(const TableGuard *g, uint64_t buckets) {
+        _cleanup_free_ char *p = NULL;
+        _cleanup_close_ int fd = -EBADF;
+        char v[32];
+        int n;
+
+        if (asprintf(&p, "%s/%s", g->root, HASHSIZE_PATH) < 0)
+                return -ENOMEM;
+        fd = open(p, O_WRONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
+        if (fd < 0)
+                return -errno;
+        n = snprintf(v, sizeof(v), "%" PRIu64 "\n", buckets);
+        if (write(fd, v, (size_t) n) != n)
+                return errno > 0 ? -errno : -EIO;
+        return 0;
+}
+
+static void log_budget_exhausted(const TableRaiseInput *in, const TableRaise *p) {
+        Fields f = {};
+
+        fields_add(&f, "CTGUARD_COUNT=%" PRIu64, in->count);
+        fields_add(&f, "CTGUARD_MAX=%" PRIu64, in->max);
+        fields_add(&f, "CTGUARD_TARGET_MAX=%" PRIu64, p->target);
+        fields_add(&f, "CTGUARD_BUDGET=%" PRIu64, in->budget);
+        fields_add(&f, "CTGUARD_BUDGET_USED=%" PRIu64, p->used);
+        log_event(LOG_CRIT, "table-budget-exhausted", (const char * const *) f.s,
+                  "Conntrack memory budget exhausted: the table needs %" PRIu64 " entries (%" PRIu64 " of %" PRIu64 " in use), MemoryBudget= (%" PRIu64 " bytes) pays for %" PRIu64 ".",
+                  p->target, in->count, in->max, in->budget, p->max);
+        fields_done(&f);
+}
+
+static void log_raised(const TableRaiseInput *in, const TableRaise *p, uint64_t buckets) {
+        Fields f = {};
+
+        fields_add(&f, "CTGUARD_COUNT=%" PRIu64, in->count);
+        fields_add(&f, "CTGUARD_OLD_MAX=%" PRIu64, in->max);
+        fields_add(&f, "CTGUARD_MAX=%" PRIu64, p->max);
+        fields_add(&f, "CTGUARD_OLD_BUCKETS=%" PRIu64, in->buckets);
+        fields_add(&f, "CTGUARD_BUCKETS=%" PRIu64, buckets);
+        fields_add(&f, "CTGUARD_BUDGET=%" PRIu64, in->budget);
+        fields_add(&f, "CTGUARD_BUDGET_USED=%" PRIu64, p->used);
+        fields_add(&f, "CTGUARD_BUDGET_LEFT=%" PRIu64, p->left);
+        log_event(LOG_NOTICE, "table-raised", (const char * const *) f.s,
+                  "Conntrack table raised from %" PRIu64 " to %" PRIu64 " entries, %" PRIu64 " to %" PRIu64 " buckets (%" PRIu64 " in use); %" PRIu64 " of %" PRIu64 " budget bytes left.",
+                  in->max, p->max, in->buckets, buckets, in->count, p->left, in->budget);
+        fields_done(&f);
+}
+
+static void auto_raise(TableGuard *g, const CtSample *s, usec_t now) {
+        TableRaiseInput in;
+        TableRaiseVerdict v;
+        uint64_t buckets, new_buckets;
+        bool dropping;
+        char value[32];
+        int r;
+
+        dropping = s->has_cpu_stats && g->have_last_drop && s->drop > g->last_drop;
+        g->have_last_drop = s->has_cpu_stats;
+        g->last_drop = s->drop;
+
+        if (!g->auto_raise || !g->root || raise_read_sizes(g) < 0)
+                return;
+        r = read_u64_sysctl(g->sysctl_root, BUCKETS_PATH, &buckets);
+        if (r < 0) {
+                log_debug_errno(r, "AutoRaise: cannot read nf_conntrack_buckets: %m");
+                return;
+        }
+        in = (TableRaiseInput) {
+                .count = s->count,
+                .max = s->max,
+                .buckets = buckets,
+                .object_size = g->object_size,
+                .budget = table_budget_bytes(&g->budget, g->mem_total),
+                .floor_max = g->floor_max,
+                .warn_percent = MIN(g->pc.warn_percent, 99u),
+        };
+        r = table_raise_evaluate(&g->raise_state, &in, g->pc.crit_percent, dropping, now,
+                                 g->raise_interval, &v);
+        if (r < 0) {
+                log_debug_errno(r, "AutoRaise: cannot plan: %m");
+                return;
+        }
+        if (v.alert_exhausted)
+                log_budget_exhausted(&in, &v.plan);
+        if (!v.triggered) {
+                g->would_reported = false;
+                return;
+        }
+        if (!v.plan.raise || v.deferred || g->max_readonly_reported)
+                return;
+
+        if (!g->sysctl_guard || !sysctl_guard_may_write(g->sysctl_guard)) {
+                if (!g->would_reported)
+                        log_notice("AutoRaise would raise nf_conntrack_max from %" PRIu64 " to %" PRIu64 " and the hash from %" PRIu64 " to %" PRIu64 " buckets, but ctguard writes nothing now (Mode=monitor or on hold).",
+                                   in.max, v.plan.max, in.buckets, v.plan.buckets);
+                g->would_reported = true;
+                return;
+        }
+
+        new_buckets = buckets;
+        if (v.plan.resize) {
+                r = write_hashsize(g, v.plan.buckets);
+                if (r < 0) {
+                        if (!g->hashsize_reported)
+                                log_full_errno(sysctl_error_is_readonly(r) || r == -ENOENT ? LOG_NOTICE : LOG_WARNING, r,
+                                               "AutoRaise: cannot resize the conntrack hash to %" PRIu64 " buckets here "
+                                               "(possible only in the first network namespace, with "
+                                               HASHSIZE_PATH " writable), raising the maximum alone: %m",
+                                               v.plan.buckets);
+                        g->hashsize_reported = true;
+                } else {
+                        new_buckets = v.plan.buckets;
+                        snprintf(value, sizeof(value), "%" PRIu64, new_buckets);
+                        (void) sysctl_guard_raise(g->sysctl_guard, BUCKETS_PATH, value);
+                }
+        }
+
+        snprintf(value, sizeof(value), "%" PRIu64, v.plan.max);
+        r = sysctl_write_verified(g->sysctl_root, MAX_PATH, value, NULL);
+        if (r < 0 && sysctl_error_is_readonly(r)) {
+                log_full_errno(LOG_NOTICE, r, "AutoRaise: nf_conntrack_max cannot be written here (read-only "
+                                 "in this network namespace), alerting only: %m");
+                g->max_readonly_reported = true;
+                return;
+        }
+        /* Success or not, the next try waits for RaiseIntervalSec. */
+        table_raise_done(&g->raise_state, now);
+        if (r < 0) {
+                if (!g->failure_reported)
+                        log_warning_errno(r, "AutoRaise: failed to raise nf_conntrack_max to %s: %m", value);
+                g->failure_reported = true;
+                return;
+        }
+        g->failure_reported = false;
+        (void) sysctl_guard_raise(g->sysctl_guard, MAX_PATH, value);
+        log_raised(&in, &v.plan, new_buckets);
+}
+
 /* ---- sampling ---- */
 
 static void report_sample_failure(TableGuard *g, int r) {
@@ -376,6 +664,9 @@ usec_t table_guard_tick(TableGuard *g, usec_t now, bool *ret_changed) {
                 .drop = s.drop,
                 .have_drop = s.has_cpu_stats,
         };
+        table_growth_add(&g->growth, now, s.count);
+        evaluate_counters(g, &s, now);
+        auto_raise(g, &s, now);
         r = table_policy_evaluate(&g->policy, &g->pc, &ts, &v);
         if (r < 0) {
                 /* config_validate() already refuses such a configuration. */
@@ -413,6 +704,22 @@ usec_t table_guard_tick(TableGuard *g, usec_t now, bool *ret_changed) {
 void table_guard_set_config(TableGuard *g, const Config *c) {
         config_to_policy(c, &g->pc);
         g->top_talkers = c->top_talkers;
+        g->auto_raise = c->auto_raise;
+        g->budget = c->memory_budget;
+        g->raise_interval = c->raise_interval;
+        g->floor_max = assigned_max(c);
+        /* Read again: a reload is how an operator says the machine changed. */
+        g->object_size = g->mem_total = 0;
+        g->max_readonly_reported = g->hashsize_reported = g->would_reported = false;
+        if (g->root && g->auto_raise)
+                (void) raise_read_sizes(g);
+}
+
+int table_guard_attach(TableGuard *g, SysctlGuard *sysctl_guard) {
+        g->sysctl_guard = sysctl_guard;
+        if (g->auto_raise)
+                (void) raise_read_sizes(g);
+        return 0;
 }
 
 void table_guard_set_may_load(TableGuard *g, bool may_load) {
@@ -444,6 +751,7 @@ TableGuard *table_guard_free(TableGuard *g) {
         ctstat_close(g->stat);
         sd_event_unref(g->event);
         free(g->root);
+        free(g->sysctl_root);
         free(g);
         return NULL;
 }
@@ -457,9 +765,11 @@ int table_guard_new(sd_event *event, const char *root, const Config *c, TableGua
                 return -ENOMEM;
         g->event = sd_event_ref(event);
         g->policy = TABLE_POLICY_INIT;
+        g->growth = TABLE_GROWTH_INIT;
+        g->rates = TABLE_RATES_INIT;
         table_guard_set_config(g, c);
         g->root = strdup(strempty(root));
-        if (!g->root)
+        if (!g->root || asprintf(&g->sysctl_root, "%s/proc/sys", g->root) < 0)
                 return -ENOMEM;
 
         r = ctstat_open(g->root, &g->stat);

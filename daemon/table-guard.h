@@ -8,6 +8,7 @@
 #include "config.h"
 #include "ctstat.h"
 #include "parse-util.h"
+#include "sysctl-guard.h"
 #include "table-policy.h"
 
 /* The table guard: samples the conntrack count against nf_conntrack_max (lib/ctstat.c), runs
@@ -53,6 +54,12 @@ static inline void table_guard_freep(TableGuard **g) {
 /* After a reload: the new thresholds and intervals apply from the next sample on; the level
  * reached so far is kept, so a crossing is not reported twice. */
 void table_guard_set_config(TableGuard *g, const Config *c);
+
+/* AutoRaise=: the entry size and MemTotal are read, and the hash size written, beneath the root
+ * given to table_guard_new(); the raised nf_conntrack_max (and buckets) are handed to
+ * sysctl_guard (sysctl_guard_raise()), which then keeps them; borrowed, must outlive g. Without
+ * this call, AutoRaise does nothing. */
+int table_guard_attach(TableGuard *g, SysctlGuard *sysctl_guard);
 
 /* Takes one sample at monotonic time now and reports. Returns the interval until the next
  * sample: PollIntervalSec, or FastPollIntervalSec from WarnPercent up. *ret_changed (may be

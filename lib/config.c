@@ -114,6 +114,9 @@ Config *config_new(void) {
                 .crit_percent = 95,
                 .fast_poll_interval = 200 * USEC_PER_MSEC,
                 .top_talkers = 10,
+                .auto_raise = false,
+                .memory_budget = TABLE_BUDGET_DEFAULT,
+                .raise_interval = USEC_PER_MINUTE,
         };
 
         c->textfile_directory = strdup(CONFIG_TEXTFILE_DIRECTORY_DEFAULT);
@@ -352,6 +355,34 @@ static int parse_textfile_directory(Config *c, const char *v, char **why) {
         return 0;
 }
 
+static int parse_auto_raise(Config *c, const char *v, char **why) {
+        int r = parse_boolean(v);
+
+        if (r < 0)
+                return why_set(why, "AutoRaise= must be a boolean, not '%s'", v);
+        c->auto_raise = r;
+        return 0;
+}
+
+static int parse_memory_budget(Config *c, const char *v, char **why) {
+        TableBudget b;
+        int r;
+
+        r = table_budget_parse(v, &b);
+        if (r == -ERANGE)
+                return why_set(why, "MemoryBudget=%s is out of range (1%%..100%%)", v);
+        if (r < 0)
+                return why_set(why, "MemoryBudget= must be a size (512M, 2G) or a percentage "
+                               "of MemTotal (5%%), not '%s'", v);
+        c->memory_budget = b;
+        return 0;
+}
+
+static int parse_raise_interval(Config *c, const char *v, char **why) {
+        return parse_span_in(v, CONFIG_RAISE_INTERVAL_MIN, CONFIG_RAISE_INTERVAL_MAX,
+                             &c->raise_interval, "RaiseIntervalSec", why);
+}
+
 static const struct {
         const char *section;
         const char *name;
@@ -366,6 +397,9 @@ static const struct {
         [CONFIG_CONNTRACK_CRIT_PERCENT]       = { "Conntrack", "CritPercent",         parse_crit },
         [CONFIG_CONNTRACK_FAST_POLL_INTERVAL] = { "Conntrack", "FastPollIntervalSec", parse_fast_poll },
         [CONFIG_CONNTRACK_TOP_TALKERS]        = { "Conntrack", "TopTalkers",          parse_top },
+        [CONFIG_CONNTRACK_AUTO_RAISE]         = { "Conntrack", "AutoRaise",           parse_auto_raise },
+        [CONFIG_CONNTRACK_MEMORY_BUDGET]      = { "Conntrack", "MemoryBudget",        parse_memory_budget },
+        [CONFIG_CONNTRACK_RAISE_INTERVAL]     = { "Conntrack", "RaiseIntervalSec",    parse_raise_interval },
         [CONFIG_METRICS_TEXTFILE_DIRECTORY]   = { "Metrics",   "TextfileDirectory",   parse_textfile_directory },
 };
 
@@ -797,7 +831,7 @@ static bool sysctl_followed(const SysctlSetting *s) {
 }
 
 int config_dump(const Config *c, FILE *f) {
-        char buf[FORMAT_TIMESPAN_MAX], num[32];
+        char buf[FORMAT_TIMESPAN_MAX], num[32], budget[TABLE_BUDGET_FORMAT_MAX];
         const char *section = NULL;
         int r;
 
@@ -873,6 +907,17 @@ int config_dump(const Config *c, FILE *f) {
                         snprintf(num, sizeof(num), "%u", c->top_talkers);
                         v = num;
                         break;
+                case CONFIG_CONNTRACK_AUTO_RAISE:
+                        v = c->auto_raise ? "yes" : "no";
+                        break;
+                case CONFIG_CONNTRACK_MEMORY_BUDGET:
+                        v = table_budget_format(&c->memory_budget, budget, sizeof(budget));
+                        if (!v)
+                                return -EINVAL;
+                        break;
+                case CONFIG_CONNTRACK_RAISE_INTERVAL:
+                        v = format_timespan(buf, sizeof(buf), c->raise_interval);
+                        break;
                 case CONFIG_METRICS_TEXTFILE_DIRECTORY:
                         v = c->textfile_directory;
                         break;
@@ -909,6 +954,10 @@ bool config_equal(const Config *a, const Config *b) {
             a->crit_percent != b->crit_percent ||
             a->fast_poll_interval != b->fast_poll_interval ||
             a->top_talkers != b->top_talkers ||
+            a->auto_raise != b->auto_raise ||
+            a->memory_budget.bytes != b->memory_budget.bytes ||
+            a->memory_budget.percent != b->memory_budget.percent ||
+            a->raise_interval != b->raise_interval ||
             !streq(a->textfile_directory, b->textfile_directory))
                 return false;
 

@@ -7,6 +7,7 @@
 #include <stdio.h>
 
 #include "parse-util.h"
+#include "table-raise.h"
 
 /* ctguard's configuration: built-in defaults, the main file and drop-ins merged, every value
  * with its origin. A configuration is taken whole or not at all. */
@@ -31,6 +32,9 @@ typedef enum ConfigKey {
         CONFIG_CONNTRACK_CRIT_PERCENT,
         CONFIG_CONNTRACK_FAST_POLL_INTERVAL,
         CONFIG_CONNTRACK_TOP_TALKERS,
+        CONFIG_CONNTRACK_AUTO_RAISE,
+        CONFIG_CONNTRACK_MEMORY_BUDGET,
+        CONFIG_CONNTRACK_RAISE_INTERVAL,
         CONFIG_METRICS_TEXTFILE_DIRECTORY,
         _CONFIG_KEY_MAX,
         _CONFIG_KEY_INVALID = -EINVAL,
@@ -63,6 +67,9 @@ typedef struct Config {
         unsigned crit_percent;
         usec_t fast_poll_interval;
         unsigned top_talkers;
+        bool auto_raise;
+        TableBudget memory_budget;
+        usec_t raise_interval;
 
         char *textfile_directory;       /* "": write no textfile */
 
@@ -80,6 +87,8 @@ typedef struct Config {
 #define CONFIG_PERCENT_MIN 1u
 #define CONFIG_PERCENT_MAX 100u
 #define CONFIG_TOP_TALKERS_MAX 1000u
+#define CONFIG_RAISE_INTERVAL_MIN USEC_PER_SEC
+#define CONFIG_RAISE_INTERVAL_MAX USEC_PER_DAY
 #define CONFIG_ENSURE_MAX 32u
 #define CONFIG_SYSCTLS_MAX 1024u
 #define CONFIG_FILE_SIZE_MAX (1024u * 1024u)

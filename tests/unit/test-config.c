@@ -33,6 +33,13 @@ static uint64_t value_of(const Config *c, ConfigKey k) {
                 return c->fast_poll_interval;
         case CONFIG_CONNTRACK_TOP_TALKERS:
                 return c->top_talkers;
+        case CONFIG_CONNTRACK_AUTO_RAISE:
+                return c->auto_raise;
+        case CONFIG_CONNTRACK_MEMORY_BUDGET:
+                /* A percentage and a size apart: 5% is not 5 bytes. */
+                return (uint64_t) c->memory_budget.percent << 56 | c->memory_budget.bytes;
+        case CONFIG_CONNTRACK_RAISE_INTERVAL:
+                return c->raise_interval;
         case CONFIG_METRICS_TEXTFILE_DIRECTORY:
                 return strlen(c->textfile_directory);
         default:
@@ -45,6 +52,7 @@ static const char *key_name(ConfigKey k) {
         static const char * const names[_CONFIG_KEY_MAX] = {
                 "Mode", "PollIntervalSec", "Ensure", "ReloadBurst", "ReloadIntervalSec",
                 "WarnPercent", "CritPercent", "FastPollIntervalSec", "TopTalkers",
+                "AutoRaise", "MemoryBudget", "RaiseIntervalSec",
                 "TextfileDirectory",
         };
         return names[k];
@@ -145,6 +153,17 @@ static const struct {
         { "Conntrack", "FastPollIntervalSec=0.5",    CONFIG_CONNTRACK_FAST_POLL_INTERVAL, 500 * USEC_PER_MSEC },
         { "Conntrack", "TopTalkers=0",               CONFIG_CONNTRACK_TOP_TALKERS, 0 },
         { "Conntrack", "TopTalkers=1000",            CONFIG_CONNTRACK_TOP_TALKERS, 1000 },
+        { "Conntrack", "AutoRaise=yes",              CONFIG_CONNTRACK_AUTO_RAISE, 1 },
+        { "Conntrack", "AutoRaise=on",               CONFIG_CONNTRACK_AUTO_RAISE, 1 },
+        { "Conntrack", "AutoRaise=1",                CONFIG_CONNTRACK_AUTO_RAISE, 1 },
+        { "Conntrack", "MemoryBudget=512M",          CONFIG_CONNTRACK_MEMORY_BUDGET, 512ull << 20 },
+        { "Conntrack", "MemoryBudget=2G",            CONFIG_CONNTRACK_MEMORY_BUDGET, 2ull << 30 },
+        { "Conntrack", "MemoryBudget=1048576",       CONFIG_CONNTRACK_MEMORY_BUDGET, 1048576 },
+        { "Conntrack", "MemoryBudget=1%",            CONFIG_CONNTRACK_MEMORY_BUDGET, 1ull << 56 },
+        { "Conntrack", "MemoryBudget=100%",          CONFIG_CONNTRACK_MEMORY_BUDGET, 100ull << 56 },
+        { "Conntrack", "RaiseIntervalSec=1s",        CONFIG_CONNTRACK_RAISE_INTERVAL, USEC_PER_SEC },
+        { "Conntrack", "RaiseIntervalSec=1d",        CONFIG_CONNTRACK_RAISE_INTERVAL, USEC_PER_DAY },
+        { "Conntrack", "RaiseIntervalSec=5min",      CONFIG_CONNTRACK_RAISE_INTERVAL, 5 * USEC_PER_MINUTE },
         { "Metrics", "TextfileDirectory=",           CONFIG_METRICS_TEXTFILE_DIRECTORY, 0 },
         { "Metrics", "TextfileDirectory=/srv/prom",  CONFIG_METRICS_TEXTFILE_DIRECTORY, 9 },
         { "Metrics", "TextfileDirectory=/",          CONFIG_METRICS_TEXTFILE_DIRECTORY, 1 },
@@ -253,6 +272,14 @@ static const struct {
         { "Conntrack", "TopTalkers=1001",   CONFIG_CONNTRACK_TOP_TALKERS, "TopTalkers=1001 is out of range (0..1000)" },
         { "Conntrack", "TopTalkers=-1",     CONFIG_CONNTRACK_TOP_TALKERS, "TopTalkers= has an invalid number '-1'" },
         { "Conntrack", "TopTalkers=ten",    CONFIG_CONNTRACK_TOP_TALKERS, "TopTalkers= has an invalid number 'ten'" },
+        { "Conntrack", "AutoRaise=maybe",   CONFIG_CONNTRACK_AUTO_RAISE, "AutoRaise= must be a boolean, not 'maybe'" },
+        { "Conntrack", "AutoRaise=",        CONFIG_CONNTRACK_AUTO_RAISE, "AutoRaise= must be a boolean, not ''" },
+        { "Conntrack", "MemoryBudget=0",    CONFIG_CONNTRACK_MEMORY_BUDGET, "MemoryBudget= must be a size (512M, 2G) or a percentage of MemTotal (5%), not '0'" },
+        { "Conntrack", "MemoryBudget=lots", CONFIG_CONNTRACK_MEMORY_BUDGET, "MemoryBudget= must be a size (512M, 2G) or a percentage of MemTotal (5%), not 'lots'" },
+        { "Conntrack", "MemoryBudget=101%", CONFIG_CONNTRACK_MEMORY_BUDGET, "MemoryBudget=101% is out of range (1%..100%)" },
+        { "Conntrack", "MemoryBudget=0%",   CONFIG_CONNTRACK_MEMORY_BUDGET, "MemoryBudget=0% is out of range (1%..100%)" },
+        { "Conntrack", "RaiseIntervalSec=999ms", CONFIG_CONNTRACK_RAISE_INTERVAL, "RaiseIntervalSec=999ms is out of range (1s..1d)" },
+        { "Conntrack", "RaiseIntervalSec=1d 1s", CONFIG_CONNTRACK_RAISE_INTERVAL, "RaiseIntervalSec=1d 1s is out of range (1s..1d)" },
         { "Metrics", "TextfileDirectory=prom", CONFIG_METRICS_TEXTFILE_DIRECTORY, "TextfileDirectory= must be an absolute, normalised path or empty, not 'prom'" },
         { "Metrics", "TextfileDirectory=/a//b", CONFIG_METRICS_TEXTFILE_DIRECTORY, "TextfileDirectory= must be an absolute, normalised path or empty, not '/a//b'" },
         { "Metrics", "TextfileDirectory=/a/../b", CONFIG_METRICS_TEXTFILE_DIRECTORY, "TextfileDirectory= must be an absolute, normalised path or empty, not '/a/../b'" },
@@ -657,6 +684,10 @@ START_TEST(test_defaults) {
         ck_assert_uint_eq(c->crit_percent, 95);
         ck_assert_uint_eq(c->fast_poll_interval, 200 * USEC_PER_MSEC);
         ck_assert_uint_eq(c->top_talkers, 10);
+        ck_assert(!c->auto_raise);
+        ck_assert_uint_eq(c->memory_budget.percent, 5);
+        ck_assert_uint_eq(c->memory_budget.bytes, 0);
+        ck_assert_uint_eq(c->raise_interval, USEC_PER_MINUTE);
         for (int k = 0; k < _CONFIG_KEY_MAX; k++)
                 ck_assert_ptr_null(c->origins[k]);
         /* The defaults obey their own rules. */
@@ -699,7 +730,9 @@ static const struct {
         { NAME, "[Guard]\nMode=monitor\nPollIntervalSec=1min 30s\n"
                 "[Modules]\nEnsure=nf-conntrack nf_nat\nReloadBurst=100\nReloadIntervalSec=1d\n"
                 "[Conntrack]\nWarnPercent=1\nCritPercent=100\nFastPollIntervalSec=50ms\n"
-                "TopTalkers=0\n" },
+                "TopTalkers=0\nAutoRaise=yes\nMemoryBudget=512M\nRaiseIntervalSec=1d\n" },
+        { NAME, "[Conntrack]\nMemoryBudget=100%\nRaiseIntervalSec=1s\n" },
+        { NAME, "[Conntrack]\nMemoryBudget=1000\n" },
         { NAME, "[Modules]\nEnsure=\n" },
         { NAME, "[Metrics]\nTextfileDirectory=\n" },
         { NAME, "[Metrics]\nTextfileDirectory=/srv/node exporter\n" },
@@ -827,6 +860,9 @@ START_TEST(test_equal) {
                 case CONFIG_CONNTRACK_CRIT_PERCENT: b->crit_percent++; break;
                 case CONFIG_CONNTRACK_FAST_POLL_INTERVAL: b->fast_poll_interval++; break;
                 case CONFIG_CONNTRACK_TOP_TALKERS: b->top_talkers++; break;
+                case CONFIG_CONNTRACK_AUTO_RAISE: b->auto_raise = true; break;
+                case CONFIG_CONNTRACK_MEMORY_BUDGET: b->memory_budget.percent++; break;
+                case CONFIG_CONNTRACK_RAISE_INTERVAL: b->raise_interval++; break;
                 default:
                         b->sysctl_snapshot = false;
                         break;

@@ -194,6 +194,77 @@ START_TEST(test_follow) {
 }
 END_TEST
 
+/* AutoRaise writes a larger nf_conntrack_buckets over an assignment and hands it over: the
+ * guard keeps the raise instead of restoring the assignment, puts it back after a module
+ * reload, and keeps it across a configuration reload while it is above the assignment. */
+START_TEST(test_raise) {
+        _cleanup_(config_freep) Config *c = config_with(BUCKETS, "16384");
+        _cleanup_(sysctl_guard_freep) SysctlGuard *g = NULL;
+        _cleanup_free_ char *p = NULL;
+
+        ck_assert_int_ge(asprintf(&p, "%s/%s", root, BUCKETS), 0);
+        ck_assert_int_eq(sysctl_guard_new(root, NULL, c, &g), 0);
+        ck_assert(sysctl_guard_may_write(g));
+        (void) sysctl_guard_tick(g, S(0));
+        assert_value(BUCKETS, "16384\n");
+        ck_assert_int_eq(sysctl_guard_raise(g, "net/netfilter/nf_conntrack_nope", "1"), -ENOENT);
+
+        put(BUCKETS, "65536\n");
+        ck_assert_int_eq(sysctl_guard_raise(g, BUCKETS, "65536"), 0);
+        (void) sysctl_guard_tick(g, S(1));
+        assert_value(BUCKETS, "65536\n");
+        ck_assert_uint_eq(counts(g).restores, 1);
+
+        /* The module is reloaded with its default: the raise comes back. */
+        ck_assert_int_eq(unlink(p), 0);
+        (void) sysctl_guard_tick(g, S(2));
+        put(BUCKETS, "262144\n");
+        (void) sysctl_guard_tick(g, S(3));
+        assert_value(BUCKETS, "65536\n");
+
+        /* A reload keeps it over a smaller assignment, not over a larger one. */
+        ck_assert_int_eq(sysctl_guard_set_config(g, c), 0);
+        put(BUCKETS, "100\n");
+        (void) sysctl_guard_tick(g, S(4));
+        assert_value(BUCKETS, "65536\n");
+        ck_assert_int_eq(config_set_sysctl(c, BUCKETS, "131072", "test:2"), 0);
+        ck_assert_int_eq(sysctl_guard_set_config(g, c), 0);
+        (void) sysctl_guard_tick(g, S(5));
+        assert_value(BUCKETS, "131072\n");
+
+        /* Monitor mode and hold write nothing, AutoRaise neither. */
+        sysctl_guard_set_held(g, true);
+        ck_assert(!sysctl_guard_may_write(g));
+        sysctl_guard_set_held(g, false);
+        c->mode = GUARD_MODE_MONITOR;
+        ck_assert_int_eq(sysctl_guard_set_config(g, c), 0);
+        ck_assert(!sysctl_guard_may_write(g));
+}
+END_TEST
+
+/* A followed key raised by AutoRaise: the raise is what a module reload gets back. */
+START_TEST(test_raise_followed) {
+        _cleanup_(config_freep) Config *c = config_with(KEY, "7200");
+        _cleanup_(sysctl_guard_freep) SysctlGuard *g = NULL;
+        _cleanup_free_ char *p = NULL;
+        Seen seen;
+
+        ck_assert_int_ge(asprintf(&p, "%s/%s", root, BUCKETS), 0);
+        ck_assert_int_eq(sysctl_guard_new(root, NULL, c, &g), 0);
+        (void) sysctl_guard_tick(g, S(0));
+        put(BUCKETS, "524288\n");
+        ck_assert_int_eq(sysctl_guard_raise(g, BUCKETS, "524288"), 0);
+        (void) sysctl_guard_tick(g, S(1));
+        ck_assert_str_eq(views(g, &seen), "net.netfilter.nf_conntrack_tcp_timeout_established=7200 "
+                         "test:1 owned;net.netfilter.nf_conntrack_buckets=524288 followed followed;");
+        ck_assert_int_eq(unlink(p), 0);
+        (void) sysctl_guard_tick(g, S(2));
+        put(BUCKETS, "262144\n");
+        (void) sysctl_guard_tick(g, S(3));
+        assert_value(BUCKETS, "524288\n");
+}
+END_TEST
+
 START_TEST(test_seed) {
         _cleanup_(config_freep) Config *c = config_with(NULL, NULL);
         _cleanup_(sysctl_guard_freep) SysctlGuard *g = NULL;
@@ -440,6 +511,8 @@ int main(void) {
         tcase_add_test(tc, test_watch);
         tcase_add_test(tc, test_apply_all_waits);
         tcase_add_test(tc, test_hashsize);
+        tcase_add_test(tc, test_raise);
+        tcase_add_test(tc, test_raise_followed);
         suite_add_tcase(s, tc);
 
         sr = srunner_create(s);
