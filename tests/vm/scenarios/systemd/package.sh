@@ -124,6 +124,8 @@ assert_fail test -e /usr/sbin/ctguard
 assert_ok test -f /etc/ctguard/ctguard.conf
 assert_contains "$(cat /etc/ctguard/ctguard.conf)" "# edited by the operator" "kept conffile"
 assert_eq "$(dpkg-query -W -f '${db:Status-Abbrev}' ctguard)" "rc " "dpkg status"
+# The daemon's metrics for node_exporter go with it: they would only go stale.
+assert_fail test -e /var/lib/prometheus/node-exporter/ctguard.prom
 
 step "dpkg --purge leaves nothing of ctguard behind"
 assert_ok dpkg --purge ctguard
