@@ -6,6 +6,7 @@
 
 #include "conf-files.h"
 #include "macro.h"
+#include "run-file.h"
 
 const char * const conf_dropin_dirs[] = {
         "/usr/lib/ctguard/" CONF_DROPIN_SUBDIR,
@@ -256,9 +257,7 @@ finish:
 
 int conf_file_read(const char *path, size_t max, char **ret_data, size_t *ret_size) {
         _cleanup_close_ int fd = -EBADF;
-        _cleanup_free_ char *buf = NULL;
         struct stat st;
-        size_t n = 0;
         int r;
 
         fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
@@ -276,27 +275,6 @@ int conf_file_read(const char *path, size_t max, char **ret_data, size_t *ret_si
         if ((size_t) st.st_size > max)
                 return -EFBIG;
 
-        buf = malloc(max + 1);
-        if (!buf)
-                return -ENOMEM;
-        for (;;) {
-                ssize_t k = read(fd, buf + n, max + 1 - n);
-
-                if (k < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return negative_errno();
-                }
-                if (k == 0)
-                        break;
-                n += (size_t) k;
-                /* The file may have grown since fstat(). */
-                if (n > max)
-                        return -EFBIG;
-        }
-        buf[n] = '\0';
-
-        *ret_data = TAKE_PTR(buf);
-        *ret_size = n;
-        return 0;
+        /* Read to the bound, not to st_size: the file may have grown since fstat(). */
+        return read_fd_bounded(fd, max, ret_data, ret_size);
 }

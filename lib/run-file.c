@@ -20,19 +20,16 @@ int run_file_open(int dir_fd, const char *name) {
         return TAKE_FD(fd);
 }
 
-int run_file_read(int dir_fd, const char *name, size_t size_max, char **ret, size_t *ret_size) {
-        _cleanup_close_ int fd = -EBADF;
+int read_fd_bounded(int fd, size_t size_max, char **ret, size_t *ret_size) {
         _cleanup_free_ char *buf = NULL;
         size_t n = 0;
 
-        fd = run_file_open(dir_fd, name);
-        if (fd < 0)
-                return fd;
         buf = malloc(size_max + 1);
         if (!buf)
                 return -ENOMEM;
         for (;;) {
-                /* One byte more than allowed: that is how a file that is too large shows. */
+                /* One byte more than allowed: that is how a file that is too large (or one that
+                 * grew since it was looked at) shows. */
                 ssize_t k = read(fd, buf + n, size_max + 1 - n);
 
                 if (k < 0) {
@@ -51,6 +48,15 @@ int run_file_read(int dir_fd, const char *name, size_t size_max, char **ret, siz
         if (ret_size)
                 *ret_size = n;
         return 0;
+}
+
+int run_file_read(int dir_fd, const char *name, size_t size_max, char **ret, size_t *ret_size) {
+        _cleanup_close_ int fd = -EBADF;
+
+        fd = run_file_open(dir_fd, name);
+        if (fd < 0)
+                return fd;
+        return read_fd_bounded(fd, size_max, ret, ret_size);
 }
 
 const char *run_file_strerror(int r) {

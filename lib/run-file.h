@@ -15,6 +15,11 @@
 /* Opens name below dir_fd (AT_FDCWD for a path) for reading; returns the fd. */
 int run_file_open(int dir_fd, const char *name);
 
+/* Reads what is left of fd, at most size_max bytes (-EFBIG beyond), into a NUL-terminated
+ * buffer; ret_size may be NULL. Also for the configuration files, which are opened their own
+ * way. */
+int read_fd_bounded(int fd, size_t size_max, char **ret, size_t *ret_size);
+
 /* Reads the whole file into a NUL-terminated buffer. */
 int run_file_read(int dir_fd, const char *name, size_t size_max, char **ret, size_t *ret_size);
 
