@@ -2,7 +2,9 @@
 
 #include <ctype.h>
 #include <ini.h>
+#include <inttypes.h>
 #include <stdarg.h>
+#include <stdint.h>
 
 #include "conf-files.h"
 #include "config.h"
@@ -95,60 +97,12 @@ static int errors_add(ConfigErrors *e, const char *file, unsigned line, const ch
         return 0;
 }
 
-/* ---- the configuration object ---- */
-
-Config *config_new(void) {
-        Config *c;
-
-        c = calloc(1, sizeof(Config));
-        if (!c)
-                return NULL;
-
-        *c = (Config) {
-                .mode = GUARD_MODE_ENFORCE,
-                .poll_interval = USEC_PER_SEC,
-                .reload_burst = 5,
-                .reload_interval = 10 * USEC_PER_MINUTE,
-                .sysctl_snapshot = true,
-                .warn_percent = 80,
-                .crit_percent = 95,
-                .fast_poll_interval = 200 * USEC_PER_MSEC,
-                .top_talkers = 10,
-                .auto_raise = false,
-                .memory_budget = TABLE_BUDGET_DEFAULT,
-                .raise_interval = USEC_PER_MINUTE,
-        };
-
-        c->textfile_directory = strdup(CONFIG_TEXTFILE_DIRECTORY_DEFAULT);
-        if (!c->textfile_directory)
-                return config_free(c);
-
-        if (strv_split_whitespace("nf_defrag_ipv4 nf_defrag_ipv6 nf_conntrack nf_nat",
-                                  &c->ensure) < 0 ||
-            strv_split_whitespace("", &c->files) < 0)
-                return config_free(c);
-        return c;
-}
+/* ---- [Sysctl] settings ---- */
 
 static void sysctl_setting_done(SysctlSetting *s) {
         free(s->path);
         free(s->value);
         free(s->origin);
-}
-
-Config *config_free(Config *c) {
-        if (!c)
-                return NULL;
-        strv_free(c->ensure);
-        free(c->textfile_directory);
-        for (size_t i = 0; i < c->n_sysctls; i++)
-                sysctl_setting_done(&c->sysctls[i]);
-        free(c->sysctls);
-        for (size_t i = 0; i < _CONFIG_KEY_MAX; i++)
-                free(c->origins[i]);
-        strv_free(c->files);
-        free(c);
-        return NULL;
 }
 
 const SysctlSetting *config_find_sysctl(const Config *c, const char *path) {
@@ -198,8 +152,6 @@ int config_set_sysctl(Config *c, const char *path, const char *value, const char
 
 /* ---- value parsers: 0, or -EINVAL/-ERANGE with a message written to why ---- */
 
-typedef int (*value_parser)(Config *c, const char *v, char **why);
-
 static int why_set(char **why, const char *fmt, ...) _printf_(2, 3);
 static int why_set(char **why, const char *fmt, ...) {
         va_list ap;
@@ -242,18 +194,36 @@ static int parse_unsigned_in(const char *v, unsigned min, unsigned max, unsigned
         return 0;
 }
 
-static int parse_mode(Config *c, const char *v, char **why) {
+static int parse_mode(const char *v, const char *key, GuardMode *ret, char **why) {
         GuardMode m = guard_mode_from_string(v);
 
         if (m < 0)
-                return why_set(why, "Mode= must be 'enforce' or 'monitor', not '%s'", v);
-        c->mode = m;
+                return why_set(why, "%s= must be 'enforce' or 'monitor', not '%s'", key, v);
+        *ret = m;
         return 0;
 }
 
-static int parse_poll(Config *c, const char *v, char **why) {
-        return parse_span_in(v, CONFIG_POLL_MIN, CONFIG_POLL_MAX, &c->poll_interval,
-                             "PollIntervalSec", why);
+static int parse_bool(const char *v, const char *key, bool *ret, char **why) {
+        int r = parse_boolean(v);
+
+        if (r < 0)
+                return why_set(why, "%s= must be a boolean, not '%s'", key, v);
+        *ret = r;
+        return 0;
+}
+
+static int parse_budget(const char *v, const char *key, TableBudget *ret, char **why) {
+        TableBudget b;
+        int r;
+
+        r = table_budget_parse(v, &b);
+        if (r == -ERANGE)
+                return why_set(why, "%s=%s is out of range (1%%..100%%)", key, v);
+        if (r < 0)
+                return why_set(why, "%s= must be a size (512M, 2G) or a percentage of MemTotal "
+                               "(5%%), not '%s'", key, v);
+        *ret = b;
+        return 0;
 }
 
 static bool valid_module_name(const char *n) {
@@ -268,71 +238,41 @@ static bool valid_module_name(const char *n) {
         return true;
 }
 
-static int parse_ensure(Config *c, const char *v, char **why) {
+static int parse_modules(const char *v, const char *key, size_t max, char ***ret, char **why) {
         _cleanup_strv_free_ char **l = NULL, **dedup = NULL;
         int r;
 
         r = strv_split_whitespace(v, &l);
         if (r < 0)
                 return r;
-        if (strv_length(l) > CONFIG_ENSURE_MAX)
-                return why_set(why, "Ensure= lists %zu modules, at most %u are allowed",
-                               strv_length(l), CONFIG_ENSURE_MAX);
+        if (strv_length(l) > max)
+                return why_set(why, "%s= lists %zu modules, at most %zu are allowed", key,
+                               strv_length(l), max);
 
         r = strv_split_whitespace("", &dedup);
         if (r < 0)
                 return r;
         STRV_FOREACH(m, l) {
                 if (!valid_module_name(*m))
-                        return why_set(why, "Ensure= has an invalid module name '%s'", *m);
+                        return why_set(why, "%s= has an invalid module name '%s'", key, *m);
                 /* The kernel treats '-' and '_' in module names alike. */
                 for (char *p = *m; *p; p++)
                         if (*p == '-')
                                 *p = '_';
                 if (strv_contains(dedup, *m))
-                        return why_set(why, "Ensure= lists module '%s' twice", *m);
+                        return why_set(why, "%s= lists module '%s' twice", key, *m);
                 r = strv_extend(&dedup, *m);
                 if (r < 0)
                         return r;
         }
 
-        strv_free(c->ensure);
-        c->ensure = TAKE_PTR(dedup);
+        strv_free(*ret);
+        *ret = TAKE_PTR(dedup);
         return 0;
 }
 
-static int parse_burst(Config *c, const char *v, char **why) {
-        return parse_unsigned_in(v, CONFIG_RELOAD_BURST_MIN, CONFIG_RELOAD_BURST_MAX,
-                                 &c->reload_burst, "ReloadBurst", why);
-}
-
-static int parse_reload_interval(Config *c, const char *v, char **why) {
-        return parse_span_in(v, CONFIG_RELOAD_INTERVAL_MIN, CONFIG_RELOAD_INTERVAL_MAX,
-                             &c->reload_interval, "ReloadIntervalSec", why);
-}
-
-static int parse_warn(Config *c, const char *v, char **why) {
-        return parse_unsigned_in(v, CONFIG_PERCENT_MIN, CONFIG_PERCENT_MAX, &c->warn_percent,
-                                 "WarnPercent", why);
-}
-
-static int parse_crit(Config *c, const char *v, char **why) {
-        return parse_unsigned_in(v, CONFIG_PERCENT_MIN, CONFIG_PERCENT_MAX, &c->crit_percent,
-                                 "CritPercent", why);
-}
-
-static int parse_fast_poll(Config *c, const char *v, char **why) {
-        return parse_span_in(v, CONFIG_POLL_MIN, CONFIG_POLL_MAX, &c->fast_poll_interval,
-                             "FastPollIntervalSec", why);
-}
-
-static int parse_top(Config *c, const char *v, char **why) {
-        return parse_unsigned_in(v, 0, CONFIG_TOP_TALKERS_MAX, &c->top_talkers, "TopTalkers",
-                                 why);
-}
-
 /* An absolute, normalised directory, or empty to disable. */
-static int parse_textfile_directory(Config *c, const char *v, char **why) {
+static int parse_path(const char *v, const char *key, char **ret, char **why) {
         char *d;
         bool ok = v[0] == '\0' || v[0] == '/';
 
@@ -345,65 +285,243 @@ static int parse_textfile_directory(Config *c, const char *v, char **why) {
                            (strlen(v) > 1 && v[strlen(v) - 1] == '/')))
                 ok = false;
         if (!ok)
-                return why_set(why, "TextfileDirectory= must be an absolute, normalised path or "
-                               "empty, not '%s'", v);
+                return why_set(why, "%s= must be an absolute, normalised path or empty, not '%s'",
+                               key, v);
         d = strdup(v);
         if (!d)
                 return -ENOMEM;
-        free(c->textfile_directory);
-        c->textfile_directory = d;
+        free(*ret);
+        *ret = d;
         return 0;
 }
 
-static int parse_auto_raise(Config *c, const char *v, char **why) {
-        int r = parse_boolean(v);
-
-        if (r < 0)
-                return why_set(why, "AutoRaise= must be a boolean, not '%s'", v);
-        c->auto_raise = r;
-        return 0;
-}
-
-static int parse_memory_budget(Config *c, const char *v, char **why) {
-        TableBudget b;
+/* One assignment of [Sysctl]: name is the key as written. */
+static int parse_sysctl(Config *c, const char *name, const char *value, const char *origin,
+                        char **why) {
+        _cleanup_free_ char *path = NULL;
         int r;
 
-        r = table_budget_parse(v, &b);
-        if (r == -ERANGE)
-                return why_set(why, "MemoryBudget=%s is out of range (1%%..100%%)", v);
+        r = sysctl_key_normalize(name, &path);
+        if (r == -EINVAL)
+                return why_set(why, "'%s' is not a valid sysctl key (lower-case a-z, 0-9, '_', "
+                               "'-', separated by '.' or '/', no empty, '.' or '..' components)",
+                               name);
+        if (r == -EPERM)
+                return why_set(why, "sysctl '%s' is not on the allow-list (%s)", name,
+                               sysctl_allow_list_text);
         if (r < 0)
-                return why_set(why, "MemoryBudget= must be a size (512M, 2G) or a percentage "
-                               "of MemTotal (5%%), not '%s'", v);
-        c->memory_budget = b;
+                return r;
+        if (*value == '\0')
+                return why_set(why, "sysctl '%s' has an empty value", name);
+        for (const char *p = value; *p; p++)
+                if ((unsigned char) *p < ' ' && *p != '\t')
+                        return why_set(why, "sysctl '%s' has a control character in its value",
+                                       name);
+        r = sysctl_type_check(sysctl_type_of(path), value);
+        if (r < 0)
+                return why_set(why, "sysctl '%s' takes %s, not '%s'%s", name,
+                               sysctl_type_to_string(sysctl_type_of(path)), value,
+                               r == -ERANGE ? " (out of range)" : "");
+        if (!config_find_sysctl(c, path) && c->n_sysctls >= CONFIG_SYSCTLS_MAX)
+                return why_set(why, "too many sysctl assignments (at most %u)", CONFIG_SYSCTLS_MAX);
+        r = config_set_sysctl(c, path, value, origin);
+        if (r < 0)
+                return r;
+        c->sysctl_snapshot = false;
         return 0;
 }
 
-static int parse_raise_interval(Config *c, const char *v, char **why) {
-        return parse_span_in(v, CONFIG_RAISE_INTERVAL_MIN, CONFIG_RAISE_INTERVAL_MAX,
-                             &c->raise_interval, "RaiseIntervalSec", why);
+static void *item_field(const ConfigItem *it, Config *c) {
+        return (uint8_t *) c + it->offset;
 }
 
-static const struct {
-        const char *section;
-        const char *name;
-        value_parser parse;
-} config_items[_CONFIG_KEY_MAX] = {
-        [CONFIG_GUARD_MODE]                   = { "Guard",     "Mode",                parse_mode },
-        [CONFIG_GUARD_POLL_INTERVAL]          = { "Guard",     "PollIntervalSec",     parse_poll },
-        [CONFIG_MODULES_ENSURE]               = { "Modules",   "Ensure",              parse_ensure },
-        [CONFIG_MODULES_RELOAD_BURST]         = { "Modules",   "ReloadBurst",         parse_burst },
-        [CONFIG_MODULES_RELOAD_INTERVAL]      = { "Modules",   "ReloadIntervalSec",   parse_reload_interval },
-        [CONFIG_CONNTRACK_WARN_PERCENT]       = { "Conntrack", "WarnPercent",         parse_warn },
-        [CONFIG_CONNTRACK_CRIT_PERCENT]       = { "Conntrack", "CritPercent",         parse_crit },
-        [CONFIG_CONNTRACK_FAST_POLL_INTERVAL] = { "Conntrack", "FastPollIntervalSec", parse_fast_poll },
-        [CONFIG_CONNTRACK_TOP_TALKERS]        = { "Conntrack", "TopTalkers",          parse_top },
-        [CONFIG_CONNTRACK_AUTO_RAISE]         = { "Conntrack", "AutoRaise",           parse_auto_raise },
-        [CONFIG_CONNTRACK_MEMORY_BUDGET]      = { "Conntrack", "MemoryBudget",        parse_memory_budget },
-        [CONFIG_CONNTRACK_RAISE_INTERVAL]     = { "Conntrack", "RaiseIntervalSec",    parse_raise_interval },
-        [CONFIG_METRICS_TEXTFILE_DIRECTORY]   = { "Metrics",   "TextfileDirectory",   parse_textfile_directory },
-};
+static const void *item_field_const(const ConfigItem *it, const Config *c) {
+        return (const uint8_t *) c + it->offset;
+}
 
-static const char * const config_sections[] = { "Guard", "Modules", "Sysctl", "Conntrack", "Metrics" };
+/* Reads value into the row's field. name is the key as written (for [Sysctl]), origin where
+ * the value comes from (NULL for a default). Returns 0; or a negative errno with why set for a
+ * bad value, without why when out of memory. */
+static int item_parse(const ConfigItem *it, Config *c, const char *name, const char *value,
+                      const char *origin, char **why) {
+        void *p = item_field(it, c);
+
+        switch (it->type) {
+        case CONFIG_TYPE_MODE:
+                return parse_mode(value, it->name, p, why);
+        case CONFIG_TYPE_SPAN:
+                return parse_span_in(value, it->min, it->max, p, it->name, why);
+        case CONFIG_TYPE_UNSIGNED:
+                return parse_unsigned_in(value, (unsigned) it->min, (unsigned) it->max, p,
+                                         it->name, why);
+        case CONFIG_TYPE_BOOLEAN:
+                return parse_bool(value, it->name, p, why);
+        case CONFIG_TYPE_BUDGET:
+                return parse_budget(value, it->name, p, why);
+        case CONFIG_TYPE_MODULES:
+                return parse_modules(value, it->name, it->max, p, why);
+        case CONFIG_TYPE_PATH:
+                return parse_path(value, it->name, p, why);
+        case CONFIG_TYPE_SYSCTL:
+                return parse_sysctl(c, name, value, origin ?: "default", why);
+        }
+        return -EINVAL;
+}
+
+/* Gives the row its built-in default. */
+static int item_set_default(const ConfigItem *it, Config *c) {
+        _cleanup_free_ char *why = NULL;
+        int r;
+
+        switch (it->type) {
+        case CONFIG_TYPE_SYSCTL:
+                /* Nothing assigned: every followable key is followed. */
+                c->sysctl_snapshot = true;
+                return 0;
+        case CONFIG_TYPE_MODE:
+        case CONFIG_TYPE_SPAN:
+        case CONFIG_TYPE_UNSIGNED:
+        case CONFIG_TYPE_BOOLEAN:
+        case CONFIG_TYPE_BUDGET:
+        case CONFIG_TYPE_MODULES:
+        case CONFIG_TYPE_PATH:
+                break;
+        }
+        /* test-config checks that every default parses: failing here is running out of memory. */
+        r = item_parse(it, c, it->name, it->def, NULL, &why);
+        return r < 0 ? -ENOMEM : 0;
+}
+
+static void item_free(const ConfigItem *it, Config *c) {
+        void *p = item_field(it, c);
+
+        switch (it->type) {
+        case CONFIG_TYPE_MODE:
+        case CONFIG_TYPE_SPAN:
+        case CONFIG_TYPE_UNSIGNED:
+        case CONFIG_TYPE_BOOLEAN:
+        case CONFIG_TYPE_BUDGET:
+                return;
+        case CONFIG_TYPE_MODULES:
+                strv_free(*(char ***) p);
+                return;
+        case CONFIG_TYPE_PATH:
+                free(*(char **) p);
+                return;
+        case CONFIG_TYPE_SYSCTL:
+                for (size_t i = 0; i < c->n_sysctls; i++)
+                        sysctl_setting_done(&c->sysctls[i]);
+                free(c->sysctls);
+                return;
+        }
+}
+
+/* ---- the keys: one row each ---- */
+
+/* A row's C type is checked against its field, and its place against its ConfigKey: a row that
+ * is missing, out of order or of the wrong type does not compile. */
+#define CHECK_(cond, msg) (0 * sizeof(struct { _Static_assert(cond, msg); char c_; }))
+#define FIELD_(field, ctype)                                                                  \
+        (offsetof(Config, field) +                                                             \
+         CHECK_(__builtin_types_compatible_p(__typeof__(((Config *) NULL)->field), ctype),      \
+                "Config." #field " is not " #ctype))
+#define ROW_(k, t, ctype, sect, nm, field, d, lo, hi, a, h)                                   \
+        {                                                                                     \
+                .key = (k) + CHECK_((k) == __COUNTER__ - CONFIG_ROW_FIRST,                     \
+                                    #k " is not in its place in config_items[]"),              \
+                .section = (sect),                                                            \
+                .name = (nm),                                                                 \
+                .type = (t),                                                                  \
+                .offset = FIELD_(field, ctype),                                               \
+                .def = (d),                                                                   \
+                .min = (lo),                                                                  \
+                .max = (hi),                                                                  \
+                .also = (a),                                                                  \
+                .help = (h),                                                                  \
+        }
+#define ROW_MODE(k, s, n, f, d, h)               ROW_(k, CONFIG_TYPE_MODE, GuardMode, s, n, f, d, 0, 0, NULL, h)
+#define ROW_SPAN(k, s, n, f, d, lo, hi, a, h)    ROW_(k, CONFIG_TYPE_SPAN, usec_t, s, n, f, d, lo, hi, a, h)
+#define ROW_UNSIGNED(k, s, n, f, d, lo, hi, a, h) ROW_(k, CONFIG_TYPE_UNSIGNED, unsigned, s, n, f, d, lo, hi, a, h)
+#define ROW_BOOLEAN(k, s, n, f, d, h)            ROW_(k, CONFIG_TYPE_BOOLEAN, bool, s, n, f, d, 0, 0, NULL, h)
+#define ROW_BUDGET(k, s, n, f, d, h)             ROW_(k, CONFIG_TYPE_BUDGET, TableBudget, s, n, f, d, 0, 0, NULL, h)
+#define ROW_MODULES(k, s, n, f, d, hi, h)        ROW_(k, CONFIG_TYPE_MODULES, char **, s, n, f, d, 0, hi, NULL, h)
+#define ROW_PATH(k, s, n, f, d, h)               ROW_(k, CONFIG_TYPE_PATH, char *, s, n, f, d, 0, 0, NULL, h)
+#define ROW_SYSCTL(k, s, f, h)                   ROW_(k, CONFIG_TYPE_SYSCTL, SysctlSetting *, s, NULL, f, NULL, 0, 0, NULL, h)
+
+enum { CONFIG_ROW_FIRST = __COUNTER__ + 1 };
+
+/* Sections appear in the order of their first row: config_dump() writes them so. */
+const ConfigItem config_items[] = {
+        ROW_MODE(CONFIG_GUARD_MODE, "Guard", "Mode", mode, "enforce",
+                 "Heal (reload modules, restore sysctls), or only report what would be done"),
+        ROW_SPAN(CONFIG_GUARD_POLL_INTERVAL, "Guard", "PollIntervalSec", poll_interval, "1s",
+                 CONFIG_POLL_MIN, CONFIG_POLL_MAX, NULL,
+                 "How often sysctls and the conntrack count are checked"),
+        ROW_MODULES(CONFIG_MODULES_ENSURE, "Modules", "Ensure", ensure,
+                    "nf_defrag_ipv4 nf_defrag_ipv6 nf_conntrack nf_nat", CONFIG_ENSURE_MAX,
+                    "Modules kept loaded, in load order; empty guards none"),
+        ROW_UNSIGNED(CONFIG_MODULES_RELOAD_BURST, "Modules", "ReloadBurst", reload_burst, "5",
+                     CONFIG_RELOAD_BURST_MIN, CONFIG_RELOAD_BURST_MAX, NULL,
+                     "At most this many chain reloads within ReloadIntervalSec="),
+        ROW_SPAN(CONFIG_MODULES_RELOAD_INTERVAL, "Modules", "ReloadIntervalSec", reload_interval,
+                 "10min", CONFIG_RELOAD_INTERVAL_MIN, CONFIG_RELOAD_INTERVAL_MAX, NULL,
+                 "The window of ReloadBurst=; beyond it ctguard stops healing and raises an alert"),
+        ROW_SYSCTL(CONFIG_SYSCTL, "Sysctl", sysctls,
+                   "Sysctls to keep at a value, dotted or slashed as in sysctl.d(5)"),
+        ROW_UNSIGNED(CONFIG_CONNTRACK_WARN_PERCENT, "Conntrack", "WarnPercent", warn_percent, "80",
+                     CONFIG_PERCENT_MIN, CONFIG_PERCENT_MAX, NULL,
+                     "Warn when the table is this full, in percent of nf_conntrack_max"),
+        ROW_UNSIGNED(CONFIG_CONNTRACK_CRIT_PERCENT, "Conntrack", "CritPercent", crit_percent, "95",
+                     CONFIG_PERCENT_MIN, CONFIG_PERCENT_MAX, "above WarnPercent=",
+                     "Raise a critical alert when the table is this full"),
+        ROW_SPAN(CONFIG_CONNTRACK_FAST_POLL_INTERVAL, "Conntrack", "FastPollIntervalSec",
+                 fast_poll_interval, "200ms", CONFIG_POLL_MIN, CONFIG_POLL_MAX,
+                 "at most PollIntervalSec=", "Poll interval while the table is above WarnPercent="),
+        ROW_UNSIGNED(CONFIG_CONNTRACK_TOP_TALKERS, "Conntrack", "TopTalkers", top_talkers, "10",
+                     0, CONFIG_TOP_TALKERS_MAX, NULL,
+                     "How many top sources, destinations, ports and states alerts name; 0: no "
+                     "table dumps"),
+        ROW_BOOLEAN(CONFIG_CONNTRACK_AUTO_RAISE, "Conntrack", "AutoRaise", auto_raise, "no",
+                    "Raise nf_conntrack_max and the hash size when the table fills, within "
+                    "MemoryBudget="),
+        ROW_BUDGET(CONFIG_CONNTRACK_MEMORY_BUDGET, "Conntrack", "MemoryBudget", memory_budget, "5%",
+                   "What the table may cost"),
+        ROW_SPAN(CONFIG_CONNTRACK_RAISE_INTERVAL, "Conntrack", "RaiseIntervalSec", raise_interval,
+                 "1min", CONFIG_RAISE_INTERVAL_MIN, CONFIG_RAISE_INTERVAL_MAX, NULL,
+                 "At most one raise in this interval; a hash resize rehashes every entry"),
+        ROW_PATH(CONFIG_METRICS_TEXTFILE_DIRECTORY, "Metrics", "TextfileDirectory",
+                 textfile_directory, "/var/lib/prometheus/node-exporter",
+                 "The node_exporter textfile directory the daemon writes ctguard.prom to"),
+};
+_Static_assert(ELEMENTSOF(config_items) == _CONFIG_KEY_MAX, "one row per ConfigKey");
+
+/* ---- the configuration object ---- */
+
+Config *config_new(void) {
+        _cleanup_(config_freep) Config *c = NULL;
+
+        c = calloc(1, sizeof(Config));
+        if (!c)
+                return NULL;
+        for (size_t k = 0; k < _CONFIG_KEY_MAX; k++)
+                if (item_set_default(&config_items[k], c) < 0)
+                        return NULL;
+        if (strv_split_whitespace("", &c->files) < 0)
+                return NULL;
+        return TAKE_PTR(c);
+}
+
+Config *config_free(Config *c) {
+        if (!c)
+                return NULL;
+        for (size_t k = 0; k < _CONFIG_KEY_MAX; k++) {
+                item_free(&config_items[k], c);
+                free(c->origins[k]);
+        }
+        strv_free(c->files);
+        free(c);
+        return NULL;
+}
 
 /* ---- reading one file ---- */
 
@@ -440,8 +558,8 @@ static void ctx_error_at(ParseContext *ctx, unsigned line, const char *fmt, ...)
 #define ctx_error(ctx, ...) ctx_error_at((ctx), (ctx)->line, __VA_ARGS__)
 
 static bool known_section(const char *s, size_t n) {
-        for (size_t i = 0; i < ELEMENTSOF(config_sections); i++)
-                if (strlen(config_sections[i]) == n && strneq(config_sections[i], s, n))
+        for (size_t k = 0; k < _CONFIG_KEY_MAX; k++)
+                if (strlen(config_items[k].section) == n && strneq(config_items[k].section, s, n))
                         return true;
         return false;
 }
@@ -592,62 +710,15 @@ static int handler(void *user, const char *section, const char *name, const char
                 return 1;
         }
 
-        if (streq(section, "Sysctl")) {
-                _cleanup_free_ char *path = NULL;
-                int r;
-
-                r = sysctl_key_normalize(name, &path);
-                if (r == -EINVAL) {
-                        ctx_error(ctx, "'%s' is not a valid sysctl key (lower-case a-z, 0-9, "
-                                  "'_', '-', separated by '.' or '/', no empty, '.' or '..' "
-                                  "components)", name);
-                        return 1;
-                }
-                if (r == -EPERM) {
-                        ctx_error(ctx, "sysctl '%s' is not on the allow-list (%s)", name,
-                                  sysctl_allow_list_text);
-                        return 1;
-                }
-                if (r < 0) {
-                        ctx->oom = r;
-                        return 1;
-                }
-                if (*value == '\0') {
-                        ctx_error(ctx, "sysctl '%s' has an empty value", name);
-                        return 1;
-                }
-                for (const char *p = value; *p; p++)
-                        if ((unsigned char) *p < ' ' && *p != '\t') {
-                                ctx_error(ctx, "sysctl '%s' has a control character in its value",
-                                          name);
-                                return 1;
-                        }
-                r = sysctl_type_check(sysctl_type_of(path), value);
-                if (r < 0) {
-                        ctx_error(ctx, "sysctl '%s' takes %s, not '%s'%s", name,
-                                  sysctl_type_to_string(sysctl_type_of(path)), value,
-                                  r == -ERANGE ? " (out of range)" : "");
-                        return 1;
-                }
-                if (!config_find_sysctl(ctx->config, path) &&
-                    ctx->config->n_sysctls >= CONFIG_SYSCTLS_MAX) {
-                        ctx_error(ctx, "too many sysctl assignments (at most %u)", CONFIG_SYSCTLS_MAX);
-                        return 1;
-                }
-                if (config_set_sysctl(ctx->config, path, value, origin) < 0)
-                        ctx->oom = -ENOMEM;
-                ctx->config->sysctl_snapshot = false;
-                return 1;
-        }
-
         for (int k = 0; k < _CONFIG_KEY_MAX; k++) {
+                const ConfigItem *it = &config_items[k];
                 int r;
 
-                if (!streq(config_items[k].section, section) || !streq(config_items[k].name, name))
+                if (!streq(it->section, section) || (it->name && !streq(it->name, name)))
                         continue;
 
-                r = config_items[k].parse(ctx->config, value, &why);
-                if (r == -ENOMEM) {
+                r = item_parse(it, ctx->config, name, value, origin, &why);
+                if (r < 0 && !why) {
                         ctx->oom = r;
                         return 1;
                 }
@@ -655,8 +726,11 @@ static int handler(void *user, const char *section, const char *name, const char
                         ctx_error(ctx, "%s", why);
                         return 1;
                 }
-                free(ctx->config->origins[k]);
-                ctx->config->origins[k] = TAKE_PTR(origin);
+                /* A [Sysctl] assignment keeps its origin with its value. */
+                if (it->name) {
+                        free(ctx->config->origins[k]);
+                        ctx->config->origins[k] = TAKE_PTR(origin);
+                }
                 return 1;
         }
 
@@ -830,8 +904,150 @@ static bool sysctl_followed(const SysctlSetting *s) {
         return s->origin && streq(s->origin, CONFIG_ORIGIN_FOLLOWED);
 }
 
+/* The assigned sysctls as "key=value", separated by spaces. */
+static int sysctls_to_string(const Config *c, char **ret) {
+        _cleanup_strv_free_ char **l = NULL;
+        int r;
+
+        r = strv_split_whitespace("", &l);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < c->n_sysctls; i++) {
+                _cleanup_free_ char *key = NULL, *kv = NULL;
+
+                if (sysctl_followed(&c->sysctls[i]))
+                        continue;
+                key = sysctl_path_to_key(c->sysctls[i].path);
+                if (!key || asprintf(&kv, "%s=%s", key, c->sysctls[i].value) < 0)
+                        return -ENOMEM;
+                r = strv_extend(&l, kv);
+                if (r < 0)
+                        return r;
+        }
+        *ret = strv_join(l, " ");
+        return *ret ? 0 : -ENOMEM;
+}
+
+int config_value_to_string(const Config *c, ConfigKey k, char **ret) {
+        char buf[MAX(FORMAT_TIMESPAN_MAX, TABLE_BUDGET_FORMAT_MAX)];
+        const ConfigItem *it;
+        const void *p;
+        const char *v = NULL;
+        char *s = NULL;
+
+        if (k < 0 || k >= _CONFIG_KEY_MAX)
+                return -EINVAL;
+        it = &config_items[k];
+        p = item_field_const(it, c);
+
+        switch (it->type) {
+        case CONFIG_TYPE_MODE:
+                v = guard_mode_to_string(*(const GuardMode *) p);
+                break;
+        case CONFIG_TYPE_SPAN:
+                v = format_timespan(buf, sizeof(buf), *(const usec_t *) p);
+                break;
+        case CONFIG_TYPE_UNSIGNED:
+                snprintf(buf, sizeof(buf), "%u", *(const unsigned *) p);
+                v = buf;
+                break;
+        case CONFIG_TYPE_BOOLEAN:
+                v = *(const bool *) p ? "yes" : "no";
+                break;
+        case CONFIG_TYPE_BUDGET:
+                v = table_budget_format(p, buf, sizeof(buf));
+                break;
+        case CONFIG_TYPE_MODULES:
+                s = strv_join(*(char ** const *) p, " ");
+                if (!s)
+                        return -ENOMEM;
+                break;
+        case CONFIG_TYPE_PATH:
+                v = *(char * const *) p;
+                break;
+        case CONFIG_TYPE_SYSCTL:
+                return sysctls_to_string(c, ret);
+        }
+        if (!s) {
+                if (!v)
+                        return -EINVAL;
+                s = strdup(v);
+                if (!s)
+                        return -ENOMEM;
+        }
+        *ret = s;
+        return 0;
+}
+
+const char *config_item_range(const ConfigItem *it, char *buf, size_t size) {
+        char a[FORMAT_TIMESPAN_MAX], b[FORMAT_TIMESPAN_MAX];
+        int n = 0;
+
+        switch (it->type) {
+        case CONFIG_TYPE_MODE:
+                for (int m = 0; m < _GUARD_MODE_MAX && n >= 0 && (size_t) n < size; m++)
+                        n += snprintf(buf + n, size - n, "%s%s", m == 0 ? "" : " or ",
+                                      guard_mode_to_string(m));
+                break;
+        case CONFIG_TYPE_SPAN:
+                n = snprintf(buf, size, "%s..%s", format_timespan(a, sizeof(a), it->min),
+                             format_timespan(b, sizeof(b), it->max));
+                break;
+        case CONFIG_TYPE_UNSIGNED:
+                n = snprintf(buf, size, "%" PRIu64 "..%" PRIu64, it->min, it->max);
+                break;
+        case CONFIG_TYPE_BOOLEAN:
+                n = snprintf(buf, size, "a boolean");
+                break;
+        case CONFIG_TYPE_BUDGET:
+                n = snprintf(buf, size, "bytes with an optional K, M, G or T suffix, or "
+                             "1%%..100%% of MemTotal");
+                break;
+        case CONFIG_TYPE_MODULES:
+                n = snprintf(buf, size, "at most %" PRIu64 " module names", it->max);
+                break;
+        case CONFIG_TYPE_PATH:
+                n = snprintf(buf, size, "an absolute path, or empty");
+                break;
+        case CONFIG_TYPE_SYSCTL:
+                return NULL;
+        }
+        if (it->also && n >= 0 && (size_t) n < size)
+                snprintf(buf + n, size - n, ", %s", it->also);
+        return buf;
+}
+
+char *config_item_doc(const ConfigItem *it) {
+        char range[CONFIG_RANGE_MAX];
+        const char *r = config_item_range(it, range, sizeof(range));
+        char *s;
+
+        if ((r ? asprintf(&s, "%s (%s).", it->help, r) : asprintf(&s, "%s.", it->help)) < 0)
+                return NULL;
+        return s;
+}
+
+/* [Sysctl]: the assignments, and the followed values as comments (read back, the output must
+ * not assign them). */
+static int dump_sysctls(const Config *c, FILE *f) {
+        int r;
+
+        if (c->sysctl_snapshot)
+                fputs("# nothing assigned: the netfilter sysctls are followed\n", f);
+        for (size_t i = 0; i < c->n_sysctls; i++) {
+                _cleanup_free_ char *key = sysctl_path_to_key(c->sysctls[i].path);
+
+                if (!key)
+                        return -ENOMEM;
+                r = dump_value(f, sysctl_followed(&c->sysctls[i]) ? "#" : "", key,
+                               c->sysctls[i].value, c->sysctls[i].origin);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
 int config_dump(const Config *c, FILE *f) {
-        char buf[FORMAT_TIMESPAN_MAX], num[32], budget[TABLE_BUDGET_FORMAT_MAX];
         const char *section = NULL;
         int r;
 
@@ -847,84 +1063,28 @@ int config_dump(const Config *c, FILE *f) {
         }
 
         for (int k = 0; k < _CONFIG_KEY_MAX; k++) {
-                _cleanup_free_ char *joined = NULL;
-                const char *v;
+                const ConfigItem *it = &config_items[k];
+                _cleanup_free_ char *doc = NULL, *v = NULL;
 
-                if (!section || !streq(section, config_items[k].section)) {
-                        section = config_items[k].section;
-                        /* [Sysctl] sits between [Modules] and [Conntrack], as in the shipped file. */
-                        if (streq(section, "Conntrack")) {
-                                fputs("\n[Sysctl]\n", f);
-                                if (c->sysctl_snapshot)
-                                        fputs("# nothing assigned: the netfilter sysctls are followed\n", f);
-                                /* Followed values are shown as comments: read back, the
-                                 * output must not assign them. */
-                                for (size_t i = 0; i < c->n_sysctls; i++) {
-                                        _cleanup_free_ char *key = sysctl_path_to_key(c->sysctls[i].path);
-
-                                        if (!key)
-                                                return -ENOMEM;
-                                        r = dump_value(f, sysctl_followed(&c->sysctls[i]) ? "#" : "",
-                                                       key, c->sysctls[i].value, c->sysctls[i].origin);
-                                        if (r < 0)
-                                                return r;
-                                }
-                        }
+                if (!section || !streq(section, it->section)) {
+                        section = it->section;
                         fprintf(f, "\n[%s]\n", section);
                 }
+                doc = config_item_doc(it);
+                if (!doc)
+                        return -ENOMEM;
+                fprintf(f, "# %s\n", doc);
 
-                switch (k) {
-                case CONFIG_GUARD_MODE:
-                        v = guard_mode_to_string(c->mode);
-                        break;
-                case CONFIG_GUARD_POLL_INTERVAL:
-                        v = format_timespan(buf, sizeof(buf), c->poll_interval);
-                        break;
-                case CONFIG_MODULES_ENSURE:
-                        v = joined = strv_join(c->ensure, " ");
-                        if (!v)
-                                return -ENOMEM;
-                        break;
-                case CONFIG_MODULES_RELOAD_BURST:
-                        snprintf(num, sizeof(num), "%u", c->reload_burst);
-                        v = num;
-                        break;
-                case CONFIG_MODULES_RELOAD_INTERVAL:
-                        v = format_timespan(buf, sizeof(buf), c->reload_interval);
-                        break;
-                case CONFIG_CONNTRACK_WARN_PERCENT:
-                        snprintf(num, sizeof(num), "%u", c->warn_percent);
-                        v = num;
-                        break;
-                case CONFIG_CONNTRACK_CRIT_PERCENT:
-                        snprintf(num, sizeof(num), "%u", c->crit_percent);
-                        v = num;
-                        break;
-                case CONFIG_CONNTRACK_FAST_POLL_INTERVAL:
-                        v = format_timespan(buf, sizeof(buf), c->fast_poll_interval);
-                        break;
-                case CONFIG_CONNTRACK_TOP_TALKERS:
-                        snprintf(num, sizeof(num), "%u", c->top_talkers);
-                        v = num;
-                        break;
-                case CONFIG_CONNTRACK_AUTO_RAISE:
-                        v = c->auto_raise ? "yes" : "no";
-                        break;
-                case CONFIG_CONNTRACK_MEMORY_BUDGET:
-                        v = table_budget_format(&c->memory_budget, budget, sizeof(budget));
-                        if (!v)
-                                return -EINVAL;
-                        break;
-                case CONFIG_CONNTRACK_RAISE_INTERVAL:
-                        v = format_timespan(buf, sizeof(buf), c->raise_interval);
-                        break;
-                case CONFIG_METRICS_TEXTFILE_DIRECTORY:
-                        v = c->textfile_directory;
-                        break;
-                default:
-                        return -EINVAL;
+                if (it->type == CONFIG_TYPE_SYSCTL) {
+                        r = dump_sysctls(c, f);
+                        if (r < 0)
+                                return r;
+                        continue;
                 }
-                r = dump_value(f, "", config_items[k].name, v, c->origins[k]);
+                r = config_value_to_string(c, k, &v);
+                if (r < 0)
+                        return r;
+                r = dump_value(f, "", it->name, v, c->origins[k]);
                 if (r < 0)
                         return r;
         }
@@ -943,25 +1103,11 @@ static bool strv_equal(char * const *a, char * const *b) {
         return true;
 }
 
-bool config_equal(const Config *a, const Config *b) {
-        if (a->mode != b->mode ||
-            a->poll_interval != b->poll_interval ||
-            !strv_equal(a->ensure, b->ensure) ||
-            a->reload_burst != b->reload_burst ||
-            a->reload_interval != b->reload_interval ||
-            a->sysctl_snapshot != b->sysctl_snapshot ||
-            a->warn_percent != b->warn_percent ||
-            a->crit_percent != b->crit_percent ||
-            a->fast_poll_interval != b->fast_poll_interval ||
-            a->top_talkers != b->top_talkers ||
-            a->auto_raise != b->auto_raise ||
-            a->memory_budget.bytes != b->memory_budget.bytes ||
-            a->memory_budget.percent != b->memory_budget.percent ||
-            a->raise_interval != b->raise_interval ||
-            !streq(a->textfile_directory, b->textfile_directory))
+/* The [Sysctl] assignments in the same order; followed values are state of the running
+ * system, not configuration. */
+static bool sysctls_equal(const Config *a, const Config *b) {
+        if (a->sysctl_snapshot != b->sysctl_snapshot)
                 return false;
-
-        /* Followed values are state of the running system, not configuration. */
         for (size_t i = 0, j = 0;; i++, j++) {
                 while (i < a->n_sysctls && sysctl_followed(&a->sysctls[i]))
                         i++;
@@ -973,4 +1119,36 @@ bool config_equal(const Config *a, const Config *b) {
                     !streq(a->sysctls[i].value, b->sysctls[j].value))
                         return false;
         }
+}
+
+static bool item_equal(const ConfigItem *it, const Config *a, const Config *b) {
+        const void *p = item_field_const(it, a), *q = item_field_const(it, b);
+
+        switch (it->type) {
+        case CONFIG_TYPE_MODE:
+                return *(const GuardMode *) p == *(const GuardMode *) q;
+        case CONFIG_TYPE_SPAN:
+                return *(const usec_t *) p == *(const usec_t *) q;
+        case CONFIG_TYPE_UNSIGNED:
+                return *(const unsigned *) p == *(const unsigned *) q;
+        case CONFIG_TYPE_BOOLEAN:
+                return *(const bool *) p == *(const bool *) q;
+        case CONFIG_TYPE_BUDGET:
+                return ((const TableBudget *) p)->bytes == ((const TableBudget *) q)->bytes &&
+                       ((const TableBudget *) p)->percent == ((const TableBudget *) q)->percent;
+        case CONFIG_TYPE_MODULES:
+                return strv_equal(*(char ** const *) p, *(char ** const *) q);
+        case CONFIG_TYPE_PATH:
+                return streq(*(char * const *) p, *(char * const *) q);
+        case CONFIG_TYPE_SYSCTL:
+                return sysctls_equal(a, b);
+        }
+        return false;
+}
+
+bool config_equal(const Config *a, const Config *b) {
+        for (int k = 0; k < _CONFIG_KEY_MAX; k++)
+                if (!item_equal(&config_items[k], a, b))
+                        return false;
+        return true;
 }

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "parse-util.h"
@@ -22,12 +23,15 @@ typedef enum GuardMode {
 const char *guard_mode_to_string(GuardMode m);
 GuardMode guard_mode_from_string(const char *s);
 
+/* One per row of config_items[], in the same order: lib/config.c does not compile if a row is
+ * missing or out of place. */
 typedef enum ConfigKey {
         CONFIG_GUARD_MODE,
         CONFIG_GUARD_POLL_INTERVAL,
         CONFIG_MODULES_ENSURE,
         CONFIG_MODULES_RELOAD_BURST,
         CONFIG_MODULES_RELOAD_INTERVAL,
+        CONFIG_SYSCTL,                  /* the whole [Sysctl] section: any allowed key */
         CONFIG_CONNTRACK_WARN_PERCENT,
         CONFIG_CONNTRACK_CRIT_PERCENT,
         CONFIG_CONNTRACK_FAST_POLL_INTERVAL,
@@ -39,6 +43,36 @@ typedef enum ConfigKey {
         _CONFIG_KEY_MAX,
         _CONFIG_KEY_INVALID = -EINVAL,
 } ConfigKey;
+
+/* How a row's value is read, written, compared and freed, and the C type of its field (checked
+ * at build time). No _MAX: every switch over it lists every type, and the compiler says which
+ * one a new type still lacks. */
+typedef enum ConfigType {
+        CONFIG_TYPE_MODE,               /* GuardMode */
+        CONFIG_TYPE_SPAN,               /* usec_t, min..max */
+        CONFIG_TYPE_UNSIGNED,           /* unsigned, min..max */
+        CONFIG_TYPE_BOOLEAN,            /* bool */
+        CONFIG_TYPE_BUDGET,             /* TableBudget */
+        CONFIG_TYPE_MODULES,            /* char **, at most max module names */
+        CONFIG_TYPE_PATH,               /* char *, absolute and normalised, or empty */
+        CONFIG_TYPE_SYSCTL,             /* SysctlSetting *: every key of the section */
+} ConfigType;
+
+/* One configuration key. Parsing, the built-in defaults, ranges, config_dump(), config_equal()
+ * and the documentation checks (tests/unit/config-docs.sh) all follow from its row. */
+typedef struct ConfigItem {
+        ConfigKey key;                  /* its own index */
+        const char *section;
+        const char *name;               /* NULL: any key of the section (CONFIG_TYPE_SYSCTL) */
+        ConfigType type;
+        size_t offset;                  /* of the value in Config */
+        const char *def;                /* the default as written in a file; NULL: none */
+        uint64_t min, max;              /* CONFIG_TYPE_SPAN, _UNSIGNED; max for _MODULES */
+        const char *also;               /* a rule across keys, documented with the range */
+        const char *help;               /* one line, no final period */
+} ConfigItem;
+
+extern const ConfigItem config_items[_CONFIG_KEY_MAX];
 
 /* The origin of a value recorded for display from the running kernel, for a key [Sysctl] does
  * not assign and ctguard follows: shown commented out by config_dump(), never compared. */
@@ -93,7 +127,6 @@ typedef struct Config {
 #define CONFIG_SYSCTLS_MAX 1024u
 #define CONFIG_FILE_SIZE_MAX (1024u * 1024u)
 #define CONFIG_LINE_MAX 199u
-#define CONFIG_TEXTFILE_DIRECTORY_DEFAULT "/var/lib/prometheus/node-exporter"
 
 /* Problems found in the configuration, each "FILE:LINE: what is wrong" or "FILE: ...". */
 typedef struct ConfigErrors {
@@ -133,6 +166,19 @@ int config_set_sysctl(Config *c, const char *path, const char *value, const char
  * by "# origin" where the line would be too long). The output parses back to a configuration
  * config_equal() to c. */
 int config_dump(const Config *c, FILE *f);
+
+/* The value of key k as config_dump() writes it (for [Sysctl], the assigned "key=value" pairs
+ * separated by spaces); the caller frees it. */
+int config_value_to_string(const Config *c, ConfigKey k, char **ret);
+
+/* What a row's range is documented as: "50ms..1h", "1..100, above WarnPercent=", "a boolean";
+ * NULL where there is none. Written to buf, which CONFIG_RANGE_MAX is enough for. */
+#define CONFIG_RANGE_MAX 160
+const char *config_item_range(const ConfigItem *it, char *buf, size_t size);
+
+/* The row's one-line documentation, "help (range).": the comment above the key in
+ * conf/ctguard.conf and in config_dump(); the caller frees it. */
+char *config_item_doc(const ConfigItem *it);
 
 /* True if a and b configure the same values, the [Sysctl] assignments in the same order. The
  * origins, the files read and the values recorded for followed keys are not compared. */

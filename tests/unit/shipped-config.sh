@@ -33,7 +33,8 @@ awk '
 grep -q '^Mode=' "$tmp/uncommented.conf" || fail "uncommenting found no keys"
 
 # Values only: strip the origin comment that follows every value.
-values() { "$ctguard" --root "$tmp" "$@" cat-config | grep '=' | sed 's/ *; .*$//'; }
+# The assignments only: cat-config writes each key's one-line help above it.
+values() { "$ctguard" --root "$tmp" "$@" cat-config | grep -v '^#' | grep '=' | sed 's/ *; .*$//'; }
 diff <(values) <(values --config "$tmp/uncommented.conf") ||
         fail "the shipped file's commented values differ from the built-in defaults"
 

@@ -12,50 +12,38 @@
 
 /* ---- helpers ---- */
 
-/* The value of one key as a number, so that tables can name the key and the value. */
+/* The value of one key as a number, so that tables can name the key and the value; read through
+ * the key's row, so that a new key needs no case here. */
 static uint64_t value_of(const Config *c, ConfigKey k) {
-        switch (k) {
-        case CONFIG_GUARD_MODE:
-                return (uint64_t) c->mode;
-        case CONFIG_GUARD_POLL_INTERVAL:
-                return c->poll_interval;
-        case CONFIG_MODULES_ENSURE:
-                return strv_length(c->ensure);
-        case CONFIG_MODULES_RELOAD_BURST:
-                return c->reload_burst;
-        case CONFIG_MODULES_RELOAD_INTERVAL:
-                return c->reload_interval;
-        case CONFIG_CONNTRACK_WARN_PERCENT:
-                return c->warn_percent;
-        case CONFIG_CONNTRACK_CRIT_PERCENT:
-                return c->crit_percent;
-        case CONFIG_CONNTRACK_FAST_POLL_INTERVAL:
-                return c->fast_poll_interval;
-        case CONFIG_CONNTRACK_TOP_TALKERS:
-                return c->top_talkers;
-        case CONFIG_CONNTRACK_AUTO_RAISE:
-                return c->auto_raise;
-        case CONFIG_CONNTRACK_MEMORY_BUDGET:
+        const ConfigItem *it = &config_items[k];
+        const void *p = (const uint8_t *) c + it->offset;
+
+        switch (it->type) {
+        case CONFIG_TYPE_MODE:
+                return (uint64_t) *(const GuardMode *) p;
+        case CONFIG_TYPE_SPAN:
+                return *(const usec_t *) p;
+        case CONFIG_TYPE_UNSIGNED:
+                return *(const unsigned *) p;
+        case CONFIG_TYPE_BOOLEAN:
+                return *(const bool *) p;
+        case CONFIG_TYPE_BUDGET:
                 /* A percentage and a size apart: 5% is not 5 bytes. */
-                return (uint64_t) c->memory_budget.percent << 56 | c->memory_budget.bytes;
-        case CONFIG_CONNTRACK_RAISE_INTERVAL:
-                return c->raise_interval;
-        case CONFIG_METRICS_TEXTFILE_DIRECTORY:
-                return strlen(c->textfile_directory);
-        default:
-                ck_abort_msg("no key %d", (int) k);
+                return (uint64_t) ((const TableBudget *) p)->percent << 56 |
+                       ((const TableBudget *) p)->bytes;
+        case CONFIG_TYPE_MODULES:
+                return strv_length(*(char ** const *) p);
+        case CONFIG_TYPE_PATH:
+                return strlen(*(char * const *) p);
+        case CONFIG_TYPE_SYSCTL:
+                return c->n_sysctls;
         }
+        ck_abort_msg("no key %d", (int) k);
         return 0;
 }
 
 static const char *key_name(ConfigKey k) {
-        static const char * const names[_CONFIG_KEY_MAX] = {
-                "Mode", "PollIntervalSec", "Ensure", "ReloadBurst", "ReloadIntervalSec",
-                "WarnPercent", "CritPercent", "FastPollIntervalSec", "TopTalkers",
-                "AutoRaise", "MemoryBudget", "RaiseIntervalSec",
-                "TextfileDirectory",
-        };
-        return names[k];
+        return config_items[k].name ?: config_items[k].section;
 }
 
 /* Every key other than except still has its built-in default and no origin: nothing was
@@ -67,8 +55,13 @@ static void assert_defaults_except(const Config *c, ConfigKey except) {
         for (int k = 0; k < _CONFIG_KEY_MAX; k++) {
                 if ((ConfigKey) k == except)
                         continue;
+                _cleanup_free_ char *a = NULL, *b = NULL;
+
                 ck_assert_msg(value_of(c, k) == value_of(d, k), "%s changed", key_name(k));
                 ck_assert_msg(!c->origins[k], "%s has origin %s", key_name(k), c->origins[k]);
+                ck_assert_int_eq(config_value_to_string(c, k, &a), 0);
+                ck_assert_int_eq(config_value_to_string(d, k, &b), 0);
+                ck_assert_msg(streq(a, b), "%s is '%s', not '%s'", key_name(k), a, b);
         }
         if (except != CONFIG_MODULES_ENSURE) {
                 _cleanup_free_ char *a = strv_join(c->ensure, " "), *b = strv_join(d->ensure, " ");
@@ -842,32 +835,60 @@ START_TEST(test_dump_followed) {
 }
 END_TEST
 
+/* Changes key k's field directly, by its row's type: config_equal() must see it. */
+static void change_field(Config *c, ConfigKey k) {
+        const ConfigItem *it = &config_items[k];
+        void *p = (uint8_t *) c + it->offset;
+
+        switch (it->type) {
+        case CONFIG_TYPE_MODE:
+                *(GuardMode *) p = (*(GuardMode *) p + 1) % _GUARD_MODE_MAX;
+                return;
+        case CONFIG_TYPE_SPAN:
+                (*(usec_t *) p)++;
+                return;
+        case CONFIG_TYPE_UNSIGNED:
+                (*(unsigned *) p)++;
+                return;
+        case CONFIG_TYPE_BOOLEAN:
+                *(bool *) p = !*(bool *) p;
+                return;
+        case CONFIG_TYPE_BUDGET:
+                ((TableBudget *) p)->percent++;
+                return;
+        case CONFIG_TYPE_MODULES:
+                ck_assert_int_eq(strv_extend((char ***) p, "ctguard_test"), 0);
+                return;
+        case CONFIG_TYPE_PATH:
+                free(*(char **) p);
+                *(char **) p = strdup("/changed");
+                ck_assert_ptr_nonnull(*(char **) p);
+                return;
+        case CONFIG_TYPE_SYSCTL:
+                c->sysctl_snapshot = false;
+                return;
+        }
+}
+
 START_TEST(test_equal) {
         _cleanup_(config_freep) Config *a = config_new();
 
         /* Each key changed alone makes a difference. */
-        for (int k = 0; k <= _CONFIG_KEY_MAX + 1; k++) {
+        for (int k = 0; k < _CONFIG_KEY_MAX; k++) {
                 _cleanup_(config_freep) Config *b = config_new();
 
                 ck_assert(config_equal(a, b));
-                switch (k) {
-                case CONFIG_GUARD_MODE: b->mode = GUARD_MODE_MONITOR; break;
-                case CONFIG_GUARD_POLL_INTERVAL: b->poll_interval++; break;
-                case CONFIG_MODULES_ENSURE: free(b->ensure[3]); b->ensure[3] = NULL; break;
-                case CONFIG_MODULES_RELOAD_BURST: b->reload_burst++; break;
-                case CONFIG_MODULES_RELOAD_INTERVAL: b->reload_interval++; break;
-                case CONFIG_CONNTRACK_WARN_PERCENT: b->warn_percent++; break;
-                case CONFIG_CONNTRACK_CRIT_PERCENT: b->crit_percent++; break;
-                case CONFIG_CONNTRACK_FAST_POLL_INTERVAL: b->fast_poll_interval++; break;
-                case CONFIG_CONNTRACK_TOP_TALKERS: b->top_talkers++; break;
-                case CONFIG_CONNTRACK_AUTO_RAISE: b->auto_raise = true; break;
-                case CONFIG_CONNTRACK_MEMORY_BUDGET: b->memory_budget.percent++; break;
-                case CONFIG_CONNTRACK_RAISE_INTERVAL: b->raise_interval++; break;
-                default:
-                        b->sysctl_snapshot = false;
-                        break;
-                }
-                ck_assert_msg(!config_equal(a, b), "change %d not seen", k);
+                change_field(b, k);
+                ck_assert_msg(!config_equal(a, b), "change of %s not seen", key_name(k));
+                ck_assert_msg(!config_equal(b, a), "change of %s not seen", key_name(k));
+        }
+        /* Neither origins nor the files read are configuration. */
+        {
+                _cleanup_(config_freep) Config *b = config_new();
+
+                b->origins[CONFIG_GUARD_MODE] = strdup("x.conf:1");
+                ck_assert_int_eq(strv_extend(&b->files, "x.conf"), 0);
+                ck_assert(config_equal(a, b));
         }
 }
 END_TEST
@@ -908,6 +929,109 @@ START_TEST(test_equal_sysctls) {
                 ck_assert(config_equal(c, d));
                 ck_assert(config_equal(d, c));
         }
+}
+END_TEST
+
+/* ---- the rows ---- */
+
+/* The built-in defaults are the rows' own, as written in a file and as config_dump() writes
+ * them back; and every row's documentation fits on one line of a file. */
+START_TEST(test_rows) {
+        _cleanup_(config_errors_done) ConfigErrors e = {};
+        _cleanup_(config_freep) Config *c = config_new();
+
+        ck_assert_ptr_nonnull(c);
+        ck_assert_int_eq(config_validate(c, &e), 0);
+        for (int k = 0; k < _CONFIG_KEY_MAX; k++) {
+                const ConfigItem *it = &config_items[k];
+                _cleanup_free_ char *v = NULL, *doc = config_item_doc(it);
+
+                ck_assert_int_eq(it->key, k);
+                ck_assert_ptr_nonnull(doc);
+                ck_assert_msg(strlen("# ") + strlen(doc) <= CONFIG_LINE_MAX, "%s: '%s' too long",
+                              key_name(k), doc);
+                ck_assert_msg(it->help[0] && it->help[strlen(it->help) - 1] != '.' &&
+                              !strchr(it->help, '\n'), "%s: help '%s'", key_name(k), it->help);
+                ck_assert_int_eq(config_value_to_string(c, k, &v), 0);
+                ck_assert_msg(streq(v, strempty(it->def)), "%s: default '%s' reads back as '%s'",
+                              key_name(k), strempty(it->def), v);
+                ck_assert_ptr_null(c->origins[k]);
+                for (int j = 0; j < k; j++)
+                        ck_assert_msg(!streq(config_items[j].section, it->section) ||
+                                      !streq(strempty(config_items[j].name), strempty(it->name)),
+                                      "%s twice", key_name(k));
+                /* The [Sysctl] row takes every name of its section: it must be alone there. */
+                for (int j = 0; j < _CONFIG_KEY_MAX; j++)
+                        ck_assert(j == k || !streq(config_items[j].section, it->section) ||
+                                  (it->name && config_items[j].name));
+        }
+}
+END_TEST
+
+/* A valid value for key k other than its default, as written in a file (for [Sysctl], a whole
+ * assignment). */
+static const char *other_value(ConfigKey k, char *buf, size_t size) {
+        const ConfigItem *it = &config_items[k];
+        const char *def = strempty(it->def);
+        char a[FORMAT_TIMESPAN_MAX];
+
+        switch (it->type) {
+        case CONFIG_TYPE_MODE:
+                return streq(def, "monitor") ? "enforce" : "monitor";
+        case CONFIG_TYPE_SPAN:
+                snprintf(buf, size, "%s", format_timespan(a, sizeof(a), it->min));
+                if (streq(buf, def))
+                        snprintf(buf, size, "%s", format_timespan(a, sizeof(a), it->max));
+                return buf;
+        case CONFIG_TYPE_UNSIGNED:
+                snprintf(buf, size, "%" PRIu64, it->min);
+                if (streq(buf, def))
+                        snprintf(buf, size, "%" PRIu64, it->max);
+                return buf;
+        case CONFIG_TYPE_BOOLEAN:
+                return streq(def, "yes") ? "no" : "yes";
+        case CONFIG_TYPE_BUDGET:
+                return streq(def, "512M") ? "1%" : "512M";
+        case CONFIG_TYPE_MODULES:
+                return streq(def, "nf_conntrack") ? "" : "nf_conntrack";
+        case CONFIG_TYPE_PATH:
+                return streq(def, "/srv/ctguard") ? "" : "/srv/ctguard";
+        case CONFIG_TYPE_SYSCTL:
+                return "net.netfilter.nf_conntrack_max=1";
+        }
+        return NULL;
+}
+
+/* Every key set alone to another valid value: read, seen by config_equal(), written by
+ * config_dump() and read back the same. A key missing from one of them fails here. */
+START_TEST(test_every_key) {
+        _cleanup_(config_errors_done) ConfigErrors e = {};
+        _cleanup_(config_freep) Config *d = config_new(), *c = NULL, *b = NULL;
+        _cleanup_free_ char *text = NULL, *out = NULL, *v = NULL, *vb = NULL;
+        const ConfigItem *it = &config_items[_i];
+        char buf[64];
+        const char *value = other_value(_i, buf, sizeof(buf));
+
+        if (it->name)
+                ck_assert_int_ge(asprintf(&text, "[%s]\n%s=%s\n", it->section, it->name, value), 0);
+        else
+                ck_assert_int_ge(asprintf(&text, "[%s]\n%s\n", it->section, value), 0);
+        ck_assert_msg(parse(NAME, text, strlen(text), &c, &e) == 0, "%s: %s", text,
+                      e.n > 0 ? e.messages[0] : "");
+        ck_assert_int_eq(config_value_to_string(c, _i, &v), 0);
+        ck_assert_msg(streq(v, value), "%s reads back as '%s'", text, v);
+        ck_assert_msg(!config_equal(c, d) && !config_equal(d, c), "%s: config_equal() sees no "
+                      "difference", text);
+        if (it->name)
+                ck_assert_str_eq(c->origins[_i], NAME ":2");
+        assert_defaults_except(c, _i);
+
+        out = dump(c);
+        ck_assert_msg(parse("dump", out, strlen(out), &b, &e) == 0, "%s\ndoes not read back: %s",
+                      out, e.n > 0 ? e.messages[0] : "");
+        ck_assert_msg(config_equal(c, b), "%s: not the same after reading back:\n%s", text, out);
+        ck_assert_int_eq(config_value_to_string(b, _i, &vb), 0);
+        ck_assert_str_eq(vb, value);
 }
 END_TEST
 
@@ -1308,6 +1432,8 @@ int main(void) {
         tcase_add_test(tc, test_dump_followed);
         tcase_add_test(tc, test_equal);
         tcase_add_test(tc, test_equal_sysctls);
+        tcase_add_test(tc, test_rows);
+        tcase_add_loop_test(tc, test_every_key, 0, _CONFIG_KEY_MAX);
         suite_add_tcase(s, tc);
 
         tcase_add_checked_fixture(tl, setup, teardown);
