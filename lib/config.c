@@ -439,14 +439,23 @@ static void item_free(const ConfigItem *it, Config *c) {
                 .also = (a),                                                                  \
                 .help = (h),                                                                  \
         }
-#define ROW_MODE(k, s, n, f, d, h)               ROW_(k, CONFIG_TYPE_MODE, GuardMode, s, n, f, d, 0, 0, NULL, h)
-#define ROW_SPAN(k, s, n, f, d, lo, hi, a, h)    ROW_(k, CONFIG_TYPE_SPAN, usec_t, s, n, f, d, lo, hi, a, h)
-#define ROW_UNSIGNED(k, s, n, f, d, lo, hi, a, h) ROW_(k, CONFIG_TYPE_UNSIGNED, unsigned, s, n, f, d, lo, hi, a, h)
-#define ROW_BOOLEAN(k, s, n, f, d, h)            ROW_(k, CONFIG_TYPE_BOOLEAN, bool, s, n, f, d, 0, 0, NULL, h)
-#define ROW_BUDGET(k, s, n, f, d, h)             ROW_(k, CONFIG_TYPE_BUDGET, TableBudget, s, n, f, d, 0, 0, NULL, h)
-#define ROW_MODULES(k, s, n, f, d, hi, h)        ROW_(k, CONFIG_TYPE_MODULES, char **, s, n, f, d, 0, hi, NULL, h)
-#define ROW_PATH(k, s, n, f, d, h)               ROW_(k, CONFIG_TYPE_PATH, char *, s, n, f, d, 0, 0, NULL, h)
-#define ROW_SYSCTL(k, s, f, h)                   ROW_(k, CONFIG_TYPE_SYSCTL, SysctlSetting *, s, NULL, f, NULL, 0, 0, NULL, h)
+/* One per type: the C type of the field, and which of default, range and rule apply. */
+#define ROW_MODE(k, s, n, f, d, h) \
+        ROW_(k, CONFIG_TYPE_MODE, GuardMode, s, n, f, d, 0, 0, NULL, h)
+#define ROW_SPAN(k, s, n, f, d, lo, hi, a, h) \
+        ROW_(k, CONFIG_TYPE_SPAN, usec_t, s, n, f, d, lo, hi, a, h)
+#define ROW_UNSIGNED(k, s, n, f, d, lo, hi, a, h) \
+        ROW_(k, CONFIG_TYPE_UNSIGNED, unsigned, s, n, f, d, lo, hi, a, h)
+#define ROW_BOOLEAN(k, s, n, f, d, h) \
+        ROW_(k, CONFIG_TYPE_BOOLEAN, bool, s, n, f, d, 0, 0, NULL, h)
+#define ROW_BUDGET(k, s, n, f, d, h) \
+        ROW_(k, CONFIG_TYPE_BUDGET, TableBudget, s, n, f, d, 0, 0, NULL, h)
+#define ROW_MODULES(k, s, n, f, d, hi, h) \
+        ROW_(k, CONFIG_TYPE_MODULES, char **, s, n, f, d, 0, hi, NULL, h)
+#define ROW_PATH(k, s, n, f, d, h) \
+        ROW_(k, CONFIG_TYPE_PATH, char *, s, n, f, d, 0, 0, NULL, h)
+#define ROW_SYSCTL(k, s, f, h) \
+        ROW_(k, CONFIG_TYPE_SYSCTL, SysctlSetting *, s, NULL, f, NULL, 0, 0, NULL, h)
 
 enum { CONFIG_ROW_FIRST = __COUNTER__ + 1 };
 
