@@ -130,7 +130,9 @@ done < <(sed -n 's/^| [^|]* | `\([A-Z][A-Za-z]*\)=` |.*/\1/p' "$readme")
 # ctguard(8): every key it mentions, and "[Section] Key=" in the right section. Its SANDBOX
 # section names systemd's unit settings, which are no keys of ctguard's.
 while read -r section name; do
-        known "$section" "$name" || fail "ctguard(8) names $name= (in [$section]), which is no key"
+        where=" in [$section]"
+        [ "$section" != - ] || where=
+        known "$section" "$name" || fail "ctguard(8) names $name=$where, which is no key"
 done < <(awk '/^\.SH/ { sandbox = ($2 == "SANDBOX") } !sandbox { print }' "$man8" |
          grep -oE '(\[[A-Z][a-z]+\] )?\b[A-Z][a-z]+[A-Z][A-Za-z]*=|(\[[A-Z][a-z]+\] )?\b(Mode|Ensure)=' |
          sed -E 's/^\[([A-Za-z]+)\] /\1 /; s/^([A-Z][A-Za-z]*=)$/- \1/; s/=$//')

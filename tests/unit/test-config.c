@@ -940,7 +940,7 @@ START_TEST(test_rows) {
         _cleanup_(config_errors_done) ConfigErrors e = {};
         _cleanup_(config_freep) Config *c = config_new();
 
-        ck_assert_ptr_nonnull(c);
+        ck_assert_msg(c, "config_new() failed: a row's default does not parse");
         ck_assert_int_eq(config_validate(c, &e), 0);
         for (int k = 0; k < _CONFIG_KEY_MAX; k++) {
                 const ConfigItem *it = &config_items[k];
