@@ -72,7 +72,8 @@ typedef struct ConfigItem {
         const char *help;               /* one line, no final period */
 } ConfigItem;
 
-extern const ConfigItem config_items[_CONFIG_KEY_MAX];
+/* Declared without its size, so that lib/config.c checks the count of its rows. */
+extern const ConfigItem config_items[];
 
 /* The origin of a value recorded for display from the running kernel, for a key [Sysctl] does
  * not assign and ctguard follows: shown commented out by config_dump(), never compared. */
