@@ -163,9 +163,9 @@ const SysctlSetting *config_find_sysctl(const Config *c, const char *path);
 /* Adds (or replaces) a sysctl setting; value and origin are copied. */
 int config_set_sysctl(Config *c, const char *path, const char *value, const char *origin);
 
-/* Writes the effective configuration as INI, every value followed by "; origin" (or preceded
- * by "# origin" where the line would be too long). The output parses back to a configuration
- * config_equal() to c. */
+/* Writes the effective configuration as INI, every key preceded by its row's documentation
+ * as a comment, every value followed by "; origin" (or preceded by "# origin" where the line
+ * would be too long). The output parses back to a configuration config_equal() to c. */
 int config_dump(const Config *c, FILE *f);
 
 /* The value of key k as config_dump() writes it (for [Sysctl], the assigned "key=value" pairs
