@@ -25,9 +25,10 @@
  * shows, read without side effects: module states from sysfs, sysctls from /proc/sys, the table
  * from /proc (never a ctnetlink request, which would load nf_conntrack_netlink). */
 
-static const char metrics_usage[] =
-        "Usage: ctguard metrics\n"
-        "Print the Prometheus text exposition (version 0.0.4) once.\n";
+const VerbSyntax verb_metrics_syntax = {
+        .name = "metrics",
+        .description = "Print the Prometheus text exposition (version 0.0.4) once.\n",
+};
 
 typedef struct Collected {
         Metrics m;
@@ -192,9 +193,9 @@ int verb_metrics(int argc, char *argv[]) {
         _cleanup_(collected_done) Collected c = {};
         int r;
 
-        r = verb_parse_no_args(argc, argv, metrics_usage);
-        if (r <= 0)
-                return r == 0 ? EXIT_SUCCESS : EX_USAGE;
+        r = verb_parse_argv(&verb_metrics_syntax, argc, argv, NULL);
+        if (r >= 0)
+                return r;
 
         r = verb_load_config(&config);
         if (r < 0)

@@ -16,18 +16,6 @@
 #include "sysctl.h"
 #include "verbs.h"
 
-static const char usage[] =
-        "Usage: ctguard repair [--dry-run] [--ignore-hold]\n"
-        "\n"
-        "Heals once, without the daemon: loads the missing modules of [Modules] Ensure= in\n"
-        "order (with libkmod, in process; never modules that modprobe.d blacklists or gives an\n"
-        "install command), then writes every sysctl of [Sysctl] that differs. Prints what it\n"
-        "did. Exit status: 0 if everything is in place, 1 if something could not be healed,\n"
-        "78 if the configuration is invalid.\n"
-        "\n"
-        "     --dry-run      Change nothing; print what would be done\n"
-        "     --ignore-hold  Repair even while 'ctguard hold' is in force\n";
-
 _printf_(3, 0) static void on_kmod_log(void *userdata, int priority, const char *format, va_list ap) {
         char buf[512];
 
@@ -234,36 +222,41 @@ static int repair_sysctls(const Config *c, bool dry_run, bool modules_loaded) {
         return (int) failed;
 }
 
+typedef struct RepairArgs {
+        bool dry_run;
+        bool ignore_hold;
+} RepairArgs;
+
+static const VerbOption repair_options[] = {
+        VERB_OPTION_FLAG("dry-run", "Change nothing; print what would be done", RepairArgs, dry_run),
+        VERB_OPTION_FLAG("ignore-hold", "Repair even while 'ctguard hold' is in force", RepairArgs,
+                         ignore_hold),
+        {}
+};
+
+const VerbSyntax verb_repair_syntax = {
+        .name = "repair",
+        .description =
+                "Heals once, without the daemon: loads the missing modules of [Modules] Ensure= in\n"
+                "order (with libkmod, in process; never modules that modprobe.d blacklists or gives an\n"
+                "install command), then writes every sysctl of [Sysctl] that differs. Prints what it\n"
+                "did. Exit status: 0 if everything is in place, 1 if something could not be healed,\n"
+                "78 if the configuration is invalid.\n",
+        .options = repair_options,
+};
+
 int verb_repair(int argc, char *argv[]) {
-        enum { ARG_DRY_RUN = _ARG_VERB_FIRST, ARG_IGNORE_HOLD };
-        static const struct option options[] = {
-                COMMON_OPTIONS,
-                { "dry-run",     no_argument, NULL, ARG_DRY_RUN },
-                { "ignore-hold", no_argument, NULL, ARG_IGNORE_HOLD },
-                {}
-        };
         _cleanup_(config_freep) Config *c = NULL;
         _cleanup_(hold_done) Hold h = {};
-        bool dry_run = false, ignore_hold = false, loaded;
-        int c_opt, r, fm, fs;
+        RepairArgs a = {};
+        bool dry_run, ignore_hold, loaded;
+        int r, fm, fs;
 
-        optind = 0;
-        while ((c_opt = getopt_long(argc, argv, COMMON_SHORTOPTS, options, NULL)) >= 0)
-                switch (c_opt) {
-                case ARG_DRY_RUN:
-                        dry_run = true;
-                        break;
-                case ARG_IGNORE_HOLD:
-                        ignore_hold = true;
-                        break;
-                default:
-                        r = verb_other_option(c_opt, usage);
-                        if (r >= 0)
-                                return r;
-                }
-        r = verb_no_more_args(argc, argv);
+        r = verb_parse_argv(&verb_repair_syntax, argc, argv, &a);
         if (r >= 0)
                 return r;
+        dry_run = a.dry_run;
+        ignore_hold = a.ignore_hold;
 
         r = verb_load_config(&c);
         if (r < 0)

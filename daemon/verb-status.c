@@ -742,42 +742,35 @@ static int print_json(const Status *s) {
         return json_finish(&w);
 }
 
-static const char status_usage[] =
-        "Usage: ctguard status [--json]\n"
-        "\n"
-        "Shows the guarded modules (built in, live or missing), the guarded sysctls (desired\n"
-        "and actual), the conntrack count against the maximum, the drop counters, the hold\n"
-        "state, whether the daemon runs, and its last events.\n"
-        "\n"
-        "     --json        One JSON object (schema in ctguard(8))\n"
-        "\n"
-        "Exit status, as monitoring plugins expect: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN;\n"
-        "64 for a usage error.\n";
+typedef struct StatusArgs {
+        bool json;
+} StatusArgs;
+
+static const VerbOption status_options[] = {
+        VERB_OPTION_JSON("One JSON object (schema in ctguard(8))", StatusArgs, json),
+        {}
+};
+
+const VerbSyntax verb_status_syntax = {
+        .name = "status",
+        .description =
+                "Shows the guarded modules (built in, live or missing), the guarded sysctls (desired\n"
+                "and actual), the conntrack count against the maximum, the drop counters, the hold\n"
+                "state, whether the daemon runs, and its last events.\n",
+        .options = status_options,
+        .epilogue =
+                "Exit status, as monitoring plugins expect: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN;\n"
+                "64 for a usage error.\n",
+};
 
 int verb_status(int argc, char *argv[]) {
-        enum { ARG_JSON = _ARG_VERB_FIRST };
-        static const struct option options[] = {
-                COMMON_OPTIONS,
-                { "json", no_argument, NULL, ARG_JSON },
-                {}
-        };
         _cleanup_(config_freep) Config *c = NULL;
         _cleanup_free_ char *sysctl_root = NULL;
         _cleanup_(status_done) Status s = {};
-        bool json = false;
-        int opt, r;
+        StatusArgs a = {};
+        int r;
 
-        optind = 0;
-        while ((opt = getopt_long(argc, argv, COMMON_SHORTOPTS, options, NULL)) >= 0) {
-                if (opt == ARG_JSON) {
-                        json = true;
-                        continue;
-                }
-                r = verb_other_option(opt, status_usage);
-                if (r >= 0)
-                        return r;
-        }
-        r = verb_no_more_args(argc, argv);
+        r = verb_parse_argv(&verb_status_syntax, argc, argv, &a);
         if (r >= 0)
                 return r;
 
@@ -810,7 +803,7 @@ int verb_status(int argc, char *argv[]) {
                         s.reason = strdup("failed to collect the status");
         }
 
-        if (json)
+        if (a.json)
                 r = print_json(&s);
         else {
                 print_text(&s);
