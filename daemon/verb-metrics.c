@@ -12,7 +12,6 @@
 #include "log.h"
 #include "macro.h"
 #include "metrics.h"
-#include "module-policy.h"
 #include "modules.h"
 #include "snapshot.h"
 #include "strv.h"
@@ -83,9 +82,11 @@ static int collect_hold(Collected *c) {
         }
         if (r < 0)
                 return r == -ENOMEM ? r : 0;
+        /* The hold counts on its own clock (CLOCK_BOOTTIME): judged as the daemon and status
+         * judge it, and its end shown as a wall-clock time. */
         c->m.have_hold = true;
-        c->m.held = module_policy_hold_active(&c->hold, now_usec(CLOCK_REALTIME));
-        c->m.hold_until = c->hold.until;
+        c->m.held = hold_in_force(&c->hold, now_usec);
+        c->m.hold_until = hold_wallclock(&c->hold, c->hold.until, now_usec);
         return 0;
 }
 
