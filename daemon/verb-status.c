@@ -60,9 +60,14 @@ static const char *format_count(char buf[static 32], uint64_t v) {
         return buf;
 }
 
+/* What a level of the table means to a monitoring system. */
+static Health level_health(TableLevel l) {
+        return l == TABLE_LEVEL_CRIT ? HEALTH_CRITICAL : l == TABLE_LEVEL_WARN ? HEALTH_WARNING : HEALTH_OK;
+}
+
 /* One word per level, the same as the health: "critical", not "crit". */
 static const char *level_to_string(TableLevel l) {
-        return l == TABLE_LEVEL_CRIT ? "critical" : l == TABLE_LEVEL_WARN ? "warning" : "ok";
+        return health_to_string(level_health(l));
 }
 
 typedef struct ModuleRow {
@@ -152,7 +157,7 @@ static int check_daemon(Status *s) {
         if (r == -ENOMEM)
                 return r;
         if (r < 0 && r != -ENOENT)
-                return problem(s, HEALTH_UNKNOWN, "%s/run/ctguard/%s %s", arg_root, DAEMON_LOCK_FILE,
+                return problem(s, HEALTH_UNKNOWN, "%s" DAEMON_STATE_DIR "/%s %s", arg_root, DAEMON_LOCK_FILE,
                                run_file_strerror(r));
         s->running = r > 0;
         if (!s->running)
@@ -163,7 +168,7 @@ static int check_daemon(Status *s) {
         if (r == -ENOMEM)
                 return r;
         if (r < 0)
-                return problem(s, HEALTH_UNKNOWN, "%s/run/ctguard/%s %s", arg_root, DAEMON_STATE_FILE,
+                return problem(s, HEALTH_UNKNOWN, "%s" DAEMON_STATE_DIR "/%s %s", arg_root, DAEMON_STATE_FILE,
                                run_file_strerror(r));
         s->have_state = true;
 
@@ -344,19 +349,8 @@ static int check_sysctls(Status *s, Config *c, const char *sysctl_root) {
         return 0;
 }
 
-/* "96.2": count/max in tenths of a percent, rounded down. */
-static uint64_t permille(uint64_t count, uint64_t max) {
-        return max == 0 ? 0 : count * 1000 / max;
-}
-
-static int check_table(Status *s, const Config *c, const char *sysctl_root) {
-        _cleanup_(ctstat_closep) CtStat *st = NULL;
-        TablePolicyConfig tc = {};
-        char cnt[32], max[32];
-        uint64_t pm;
-        int r;
-
-        /* The thresholds the daemon enforces; the files' only without one. */
+/* The thresholds the daemon enforces; the files' only without one. */
+static void choose_thresholds(Status *s, const Config *c) {
         if (s->have_state && s->state.crit_percent > 0) {
                 s->warn_percent = s->state.warn_percent;
                 s->crit_percent = s->state.crit_percent;
@@ -365,7 +359,42 @@ static int check_table(Status *s, const Config *c, const char *sysctl_root) {
                 s->warn_percent = c->warn_percent;
                 s->crit_percent = c->crit_percent;
         }
-        tc = (TablePolicyConfig) { .warn_percent = s->warn_percent, .crit_percent = s->crit_percent };
+}
+
+static int check_table_level(Status *s) {
+        TablePolicyConfig tc = { .warn_percent = s->warn_percent, .crit_percent = s->crit_percent };
+        char cnt[32], max[32], pct[TABLE_PERCENT_FORMAT_MAX];
+
+        s->level = s->crit_percent > 0 ? table_level_plain(&tc, s->sample.count, s->sample.max) :
+                                         TABLE_LEVEL_OK;
+        if (s->level == TABLE_LEVEL_OK)
+                return 0;
+        return problem(s, level_health(s->level), "table %s full (%s of %s), %s at %u%%",
+                       table_percent_format(s->sample.count, s->sample.max, pct),
+                       format_count(cnt, s->sample.count), format_count(max, s->sample.max),
+                       level_to_string(s->level),
+                       s->level == TABLE_LEVEL_CRIT ? s->crit_percent : s->warn_percent);
+}
+
+/* The drop counters count since boot: only the daemon's table-full event says "full now". */
+static int check_table_full(Status *s) {
+        for (size_t i = 0; s->have_state && i < s->state.n_events; i++) {
+                const DaemonEvent *e = daemon_state_event(&s->state, i);
+
+                if (streq(e->name, table_event_to_string(TABLE_EVENT_FULL)) &&
+                    table_full_recent(e->time, now_usec(CLOCK_REALTIME)))
+                        return problem(s, HEALTH_CRITICAL, "the table was full and packets were "
+                                       "dropped within the last %u minutes",
+                                       (unsigned) (TABLE_FULL_RECENT_USEC / USEC_PER_MINUTE));
+        }
+        return 0;
+}
+
+static int check_table(Status *s, const Config *c, const char *sysctl_root) {
+        _cleanup_(ctstat_closep) CtStat *st = NULL;
+        int r;
+
+        choose_thresholds(s, c);
 
         r = ctstat_open(arg_root, &st);
         if (r == -ENOMEM)
@@ -383,29 +412,10 @@ static int check_table(Status *s, const Config *c, const char *sysctl_root) {
                 if (r < 0)
                         return r;
         }
-        pm = permille(s->sample.count, s->sample.max);
-        s->level = s->crit_percent > 0 ? table_level_plain(&tc, s->sample.count, s->sample.max) :
-                                         TABLE_LEVEL_OK;
-        if (s->level != TABLE_LEVEL_OK)
-                r = problem(s, s->level == TABLE_LEVEL_CRIT ? HEALTH_CRITICAL : HEALTH_WARNING,
-                            "table %" PRIu64 ".%" PRIu64 "%% full (%s of %s), %s at %u%%",
-                            pm / 10, pm % 10, format_count(cnt, s->sample.count),
-                            format_count(max, s->sample.max),
-                            level_to_string(s->level),
-                            s->level == TABLE_LEVEL_CRIT ? s->crit_percent : s->warn_percent);
+        r = check_table_level(s);
         if (r < 0)
                 return r;
-
-        for (size_t i = 0; s->have_state && i < s->state.n_events; i++) {
-                const DaemonEvent *e = daemon_state_event(&s->state, i);
-
-                if (streq(e->name, "table-full") &&
-                    e->time + TABLE_FULL_RECENT_USEC > now_usec(CLOCK_REALTIME))
-                        return problem(s, HEALTH_CRITICAL, "the table was full and packets were "
-                                       "dropped within the last %u minutes",
-                                       (unsigned) (TABLE_FULL_RECENT_USEC / USEC_PER_MINUTE));
-        }
-        return 0;
+        return check_table_full(s);
 }
 
 /* RFC 3339 with the zone's offset: "2026-12-01T22:05:26+01:00". */
@@ -443,7 +453,7 @@ static void print_perfdata(const Status *s) {
 }
 
 static void print_text(const Status *s) {
-        char buf[64], cnt[32], max[32];
+        char buf[64], cnt[32], max[32], pct[TABLE_PERCENT_FORMAT_MAX];
 
         /* The verdict first: a monitoring system shows this line only. */
         printf("CTGUARD ");
@@ -452,12 +462,10 @@ static void print_text(const Status *s) {
         printf(" - ");
         if (s->reason)
                 printf("%s", s->reason);
-        else if (s->have_sample) {
-                uint64_t pm = permille(s->sample.count, s->sample.max);
-
-                printf("table %" PRIu64 ".%" PRIu64 "%% full (%s of %s)", pm / 10, pm % 10,
+        else if (s->have_sample)
+                printf("table %s full (%s of %s)", table_percent_format(s->sample.count, s->sample.max, pct),
                        format_count(cnt, s->sample.count), format_count(max, s->sample.max));
-        } else
+        else
                 printf("no problem found");
         printf(" | ");
         print_perfdata(s);
@@ -506,11 +514,10 @@ static void print_text(const Status *s) {
         }
 
         if (s->have_sample) {
-                uint64_t pm = permille(s->sample.count, s->sample.max);
-
-                printf("table: %s of %s entries (%" PRIu64 ".%" PRIu64 "%%), level %s",
+                printf("table: %s of %s entries (%s), level %s",
                        format_count(cnt, s->sample.count), format_count(max, s->sample.max),
-                       pm / 10, pm % 10, level_to_string(s->level));
+                       table_percent_format(s->sample.count, s->sample.max, pct),
+                       level_to_string(s->level));
                 if (s->crit_percent > 0)
                         printf(" (warning %u%%, critical %u%%, %s)", s->warn_percent, s->crit_percent,
                                s->thresholds_from_daemon ? "the daemon's" :
@@ -694,7 +701,7 @@ static int print_json(const Status *s) {
                 json_key(&w, "max");
                 json_unsigned(&w, s->sample.max);
                 json_key(&w, "percent");
-                json_decimal(&w, s->sample.max == 0 ? 0 : (uint64_t) s->sample.count * 10000 / s->sample.max, 2);
+                json_decimal(&w, table_fraction(s->sample.count, s->sample.max, 10000), 2);
                 json_key(&w, "level");
                 json_string(&w, level_to_string(s->level));
                 json_key(&w, "warning_percent");
