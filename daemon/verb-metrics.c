@@ -179,8 +179,7 @@ static int collect_sysctls(Collected *c, Config *config, const char *sysctl_root
                 else
                         r = collect_sysctl(c, sysctl_root, config->sysctls[i].path,
                                            config->sysctls[i].value,
-                                           !config->sysctls[i].origin ||
-                                           !streq(config->sysctls[i].origin, CONFIG_ORIGIN_FOLLOWED));
+                                           !sysctl_setting_followed(&config->sysctls[i]));
                 if (r < 0)
                         return r;
         }

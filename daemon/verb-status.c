@@ -338,11 +338,8 @@ static int check_sysctls(Status *s, Config *c, const char *sysctl_root) {
         if (!s->sysctls)
                 return -ENOMEM;
         for (size_t i = 0; i < c->n_sysctls; i++) {
-                bool owned = !c->sysctls[i].origin ||
-                             !streq(c->sysctls[i].origin, CONFIG_ORIGIN_FOLLOWED);
-
                 r = sysctl_row(s, sysctl_root, c->sysctls[i].path, c->sysctls[i].value,
-                               c->sysctls[i].origin, owned);
+                               c->sysctls[i].origin, !sysctl_setting_followed(&c->sysctls[i]));
                 if (r < 0)
                         return r;
         }
