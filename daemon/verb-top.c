@@ -112,6 +112,39 @@ static int print_json(const CtAggregate *a, const bool by[_CT_BY_MAX], size_t n)
         return json_finish(&w);
 }
 
+/* Dumps the table into a, saying why not (logged) or what is imprecise about the counts. */
+static int dump_table(CtAggregate *a) {
+        _cleanup_free_ char *sysctl_root = NULL;
+        int r;
+
+        /* Dumping would make the kernel load nf_conntrack if it is not there: say so instead. */
+        sysctl_root = verb_sysctl_root();
+        if (!sysctl_root)
+                return log_oom();
+        if (!ctstat_conntrack_loaded(arg_root))
+                return log_error_errno(-ENOENT, "nf_conntrack is not loaded (no %s/net/netfilter/nf_conntrack_count): "
+                                       "no table to list.", sysctl_root);
+
+        r = ct_dump_all(a);
+        if (r == -EPERM || r == -EACCES)
+                return log_error_errno(r, "Reading the conntrack table needs CAP_NET_ADMIN: %m");
+        if (r == -EPROTONOSUPPORT || r == -ENOENT || r == -EOPNOTSUPP)
+                return log_error_errno(r, "ctnetlink is not available (is nf_conntrack_netlink loaded?): %m");
+        if (r < 0)
+                return log_error_errno(r, "Failed to dump the conntrack table: %m");
+
+        if (ct_aggregate_truncated(a))
+                log_warning("Stopped after %" PRIu64 " entries (the limit); counts are lower bounds.",
+                            ct_aggregate_entries(a));
+        if (ct_aggregate_unattributed_max(a) > 0)
+                log_warning("Too many distinct keys: up to %" PRIu64 " entries were not attributed; "
+                            "keys seen first after the limit are missing.",
+                            ct_aggregate_unattributed_max(a));
+        if (ct_aggregate_interrupted(a))
+                log_warning("The table changed during the dump; some entries may be missing or counted twice.");
+        return 0;
+}
+
 typedef struct TopArgs {
         unsigned n;
         unsigned by_mask;               /* 0: every dimension */
@@ -159,7 +192,6 @@ const VerbSyntax verb_top_syntax = {
 };
 
 int verb_top(int argc, char *argv[]) {
-        _cleanup_free_ char *sysctl_root = NULL;
         _cleanup_(ct_aggregate_freep) CtAggregate *a = NULL;
         TopArgs args = { .n = TOP_N_DEFAULT };
         bool by[_CT_BY_MAX] = {};
@@ -181,39 +213,9 @@ int verb_top(int argc, char *argv[]) {
         if (r < 0)
                 return log_oom(), EXIT_FAILURE;
 
-        /* Dumping would make the kernel load nf_conntrack if it is not there: say so instead. */
-        sysctl_root = verb_sysctl_root();
-        if (!sysctl_root)
-                return log_oom(), EXIT_FAILURE;
-        if (!ctstat_conntrack_loaded(arg_root)) {
-                log_error("nf_conntrack is not loaded (no %s/net/netfilter/nf_conntrack_count): no table to list.",
-                          sysctl_root);
+        r = dump_table(a);
+        if (r < 0)
                 return EXIT_FAILURE;
-        }
-
-        r = ct_dump_all(a);
-        if (r == -EPERM || r == -EACCES) {
-                log_error_errno(r, "Reading the conntrack table needs CAP_NET_ADMIN: %m");
-                return EXIT_FAILURE;
-        }
-        if (r == -EPROTONOSUPPORT || r == -ENOENT || r == -EOPNOTSUPP) {
-                log_error_errno(r, "ctnetlink is not available (is nf_conntrack_netlink loaded?): %m");
-                return EXIT_FAILURE;
-        }
-        if (r < 0) {
-                log_error_errno(r, "Failed to dump the conntrack table: %m");
-                return EXIT_FAILURE;
-        }
-
-        if (ct_aggregate_truncated(a))
-                log_warning("Stopped after %" PRIu64 " entries (the limit); counts are lower bounds.",
-                            ct_aggregate_entries(a));
-        if (ct_aggregate_unattributed_max(a) > 0)
-                log_warning("Too many distinct keys: up to %" PRIu64 " entries were not attributed; "
-                            "keys seen first after the limit are missing.",
-                            ct_aggregate_unattributed_max(a));
-        if (ct_aggregate_interrupted(a))
-                log_warning("The table changed during the dump; some entries may be missing or counted twice.");
 
         r = args.json ? print_json(a, by, args.n) : print_text(a, by, args.n, n_by > 1);
         if (r < 0) {
