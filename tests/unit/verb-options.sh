@@ -8,7 +8,8 @@
 #  - after an option that takes an argument it offers no option and no verb (the argument is
 #    the next word), and an argument of a global option is not taken for the verb;
 #  - ctguard(8) names every long option of each verb in that verb's entry, every global one
-#    under OPTIONS, and no option that does not exist there.
+#    under OPTIONS, and no option that does not exist there; so does the README's row of the
+#    verb in its table of commands.
 set -euo pipefail
 
 ctguard=$1
@@ -109,5 +110,19 @@ for v in ctguard $verbs; do
         done
 done
 
-[ "$failed" = 0 ] && echo "completion and ctguard(8) agree with the option tables ($(wc -l <<<"$list") rows)"
+# README.md: the row "| `VERB ...` | what it does |" of each verb.
+for v in $verbs; do
+        row=$(grep -m1 "^| \`$v\b" "$src/README.md" || true)
+        [ -n "$row" ] || { fail "README.md has no row for $v"; continue; }
+        mentioned=$(grep -oP '(?<![A-Za-z0-9-])(--[a-z][a-z-]*[a-z]|-[a-zA-Z](?![A-Za-z0-9-]))' <<<"$row" | sort -u || true)
+        for o in $(long_options_of "$v"); do
+                grep -qxF -- "$o" <(options_of ctguard) && continue
+                grep -qxF -- "$o" <<<"$mentioned" || fail "README.md: $v's row does not name $o"
+        done
+        for o in $mentioned; do
+                grep -qxF -- "$o" <(options_of "$v") || fail "README.md: $v's row names $o, which $v does not take"
+        done
+done
+
+[ "$failed" = 0 ] && echo "completion, ctguard(8) and README.md agree with the option tables ($(wc -l <<<"$list") rows)"
 exit "$failed"
