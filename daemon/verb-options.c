@@ -64,6 +64,11 @@ int verb_option_flag(const char *arg, void *dest) {
         return 0;
 }
 
+int verb_option_string(const char *arg, void *dest) {
+        *(const char **) dest = arg;
+        return 0;
+}
+
 static size_t options_count(const VerbOption *o) {
         size_t n = 0;
 

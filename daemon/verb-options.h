@@ -11,10 +11,15 @@
  * hidden "ctguard --list-options" dumps them for the tests that hold the bash completion and
  * ctguard(8) against the code.
  *
- * A new option is one row, plus its handler unless it is a flag:
+ * A new option is a member of the verb's argument struct and one row, plus its handler unless
+ * it is a flag or a plain string:
  *
  *     VERB_OPTION_FLAG("dry-run", "Change nothing; print what would be done", RepairArgs, dry_run),
+ *     VERB_OPTION_STRING("unit", "NAME", "Watch NAME", SomeArgs, unit),
  *     { "for", 0, "DURATION", "How long: ...", parse_for, offsetof(HoldArgs, duration) },
+ *
+ * and its word in shell-completion/ctguard, its mention in the verb's entry of ctguard(8) and
+ * in the verb's row of README.md: tests/unit/verb-options.sh fails until all three are there.
  */
 
 /* A handler: parses arg (NULL for an option without argument) into dest, the member of the
@@ -37,8 +42,14 @@ typedef struct VerbOption {
 /* Sets the bool at dest. */
 int verb_option_flag(const char *arg, void *dest);
 
+/* Stores arg (borrowed from argv) in the const char * at dest. */
+int verb_option_string(const char *arg, void *dest);
+
 #define VERB_OPTION_FLAG(name, help, type, member) \
         { name, 0, NULL, help, verb_option_flag, offsetof(type, member) }
+
+#define VERB_OPTION_STRING(name, metavar, help, type, member) \
+        { name, 0, metavar, help, verb_option_string, offsetof(type, member) }
 
 /* Every verb that can print JSON spells it the same way. */
 #define VERB_OPTION_JSON(help, type, member) VERB_OPTION_FLAG("json", help, type, member)

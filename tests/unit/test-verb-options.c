@@ -20,6 +20,7 @@ typedef struct TestArgs {
         bool json;
         unsigned n;
         unsigned sum;
+        const char *name;
 } TestArgs;
 
 static int parse_n(const char *arg, void *dest) {
@@ -46,6 +47,7 @@ static const VerbOption test_options[] = {
         { "number", 'n', "N", "A number", parse_n, offsetof(TestArgs, n) },
         { "add", 0, "N", "Adds N\nto the sum", parse_add, offsetof(TestArgs, sum) },
         VERB_OPTION_JSON("JSON", TestArgs, json),
+        VERB_OPTION_STRING("name", "NAME", "A name", TestArgs, name),
         { "secret", 0, NULL, NULL, parse_done, 0 },
         {}
 };
@@ -78,6 +80,8 @@ static const struct {
         { &test_syntax, ARGV("test", "--number=9"),                   -1,        { .n = 9 }, 0 },
         { &test_syntax, ARGV("test", "--num", "3"),                   -1,        { .n = 3 }, 0 },  /* getopt's prefixes */
         { &test_syntax, ARGV("test", "--add=2", "--add", "3"),        -1,        { .sum = 5 }, 0 },
+        { &test_syntax, ARGV("test", "--name", "a", "--name=b"),      -1,        { .name = "b" }, 0 },
+        { &test_syntax, ARGV("test", "--name"),                       EX_USAGE,  {}, 0 },
         { &test_syntax, ARGV("test", "-n", "x"),                      EX_USAGE,  {}, 0 },
         { &test_syntax, ARGV("test", "-n"),                           EX_USAGE,  {}, 0 },
         { &test_syntax, ARGV("test", "--flag=1"),                     EX_USAGE,  {}, 0 },
@@ -120,6 +124,7 @@ START_TEST(test_parse) {
                 ck_assert(a.json == cases[_i].args.json);
                 ck_assert_uint_eq(a.n, cases[_i].args.n);
                 ck_assert_uint_eq(a.sum, cases[_i].args.sum);
+                ck_assert_str_eq(strempty(a.name), strempty(cases[_i].args.name));
                 if (cases[_i].syntax->positional)
                         ck_assert_int_eq(optind, cases[_i].next);
         }
@@ -166,7 +171,7 @@ START_TEST(test_dump_and_help) {
         /* The common options, then the verb's, each name on its own line; hidden ones not. */
         ck_assert_ptr_nonnull(strstr(d, "test -c FILE\ntest --config FILE\n"));
         ck_assert_ptr_nonnull(strstr(d, "test --help -\n"));
-        ck_assert_ptr_nonnull(strstr(d, "test --flag -\ntest -n N\ntest --number N\ntest --add N\ntest --json -\n"));
+        ck_assert_ptr_nonnull(strstr(d, "test --flag -\ntest -n N\ntest --number N\ntest --add N\ntest --json -\ntest --name NAME\n"));
         ck_assert_ptr_null(strstr(d, "secret"));
 
         /* The help text at column 19 at least; a continuation line indented to it. */
@@ -175,7 +180,8 @@ START_TEST(test_dump_and_help) {
                          "  -n --number=N    A number\n"
                          "     --add=N       Adds N\n"
                          "                   to the sum\n"
-                         "     --json        JSON\n");
+                         "     --json        JSON\n"
+                         "     --name=NAME   A name\n");
 }
 END_TEST
 
