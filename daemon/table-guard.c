@@ -101,13 +101,7 @@ static void config_to_policy(const Config *c, TablePolicyConfig *ret) {
 
 /* "0.7%", "95.0%": count/max rounded down to a tenth, for messages (the field is whole). */
 static const char *format_percent(uint64_t count, uint64_t max, char buf[static 24]) {
-        uint64_t permille = 0;
-
-        if (max > 0)
-                permille = count <= UINT64_MAX / 1000 ? count * 1000 / max :
-                                                        (uint64_t) table_percent(count, max) * 10;
-        snprintf(buf, 24, "%" PRIu64 ".%" PRIu64 "%%", permille / 10, permille % 10);
-        return buf;
+        return table_percent_format(count, max, buf);   /* as "ctguard status" shows it */
 }
 
 /* "75%" or "0.5%": a clear level in half points. */

@@ -106,22 +106,26 @@ static unsigned warn_unknown_modules(const Config *c) {
         return n;
 }
 
+const VerbSyntax verb_check_config_syntax = {
+        .name = "check-config",
+        .description =
+                "Validates the merged configuration (main file and drop-ins):\n"
+                "syntax, ranges, each sysctl value against its key's type, and\n"
+                "the rules across keys. Prints every problem as FILE:LINE: what\n"
+                "is wrong and exits 78. Keys and modules the running kernel lacks\n"
+                "are printed as FILE:LINE: warning: ... and do not fail the check.\n"
+                "Prints 'configuration OK' and exits 0 otherwise.\n",
+};
+
 int verb_check_config(int argc, char *argv[]) {
         _cleanup_(config_errors_done) ConfigErrors errors = {};
         _cleanup_(config_freep) Config *c = NULL;
         unsigned warnings;
         int r;
 
-        r = verb_parse_no_args(argc, argv,
-                               "Usage: ctguard check-config\n\n"
-                               "Validates the merged configuration (main file and drop-ins):\n"
-                               "syntax, ranges, each sysctl value against its key's type, and\n"
-                               "the rules across keys. Prints every problem as FILE:LINE: what\n"
-                               "is wrong and exits 78. Keys and modules the running kernel lacks\n"
-                               "are printed as FILE:LINE: warning: ... and do not fail the check.\n"
-                               "Prints 'configuration OK' and exits 0 otherwise.\n");
-        if (r <= 0)
-                return r < 0 ? EX_USAGE : EXIT_SUCCESS;
+        r = verb_parse_argv(&verb_check_config_syntax, argc, argv, NULL);
+        if (r >= 0)
+                return r;
 
         r = config_load(arg_root, arg_config, &c, &errors);
         for (size_t i = 0; i < errors.n; i++)
@@ -140,18 +144,22 @@ int verb_check_config(int argc, char *argv[]) {
         return EXIT_SUCCESS;
 }
 
+const VerbSyntax verb_cat_config_syntax = {
+        .name = "cat-config",
+        .description =
+                "Prints the effective configuration. Every value is followed by\n"
+                "its origin: FILE:LINE, default, or followed (the current value of\n"
+                "a netfilter key [Sysctl] does not assign, shown commented out).\n",
+};
+
 int verb_cat_config(int argc, char *argv[]) {
         _cleanup_(config_freep) Config *c = NULL;
         _cleanup_free_ char *sysctl_root = NULL;
         int r;
 
-        r = verb_parse_no_args(argc, argv,
-                               "Usage: ctguard cat-config\n\n"
-                               "Prints the effective configuration. Every value is followed by\n"
-                               "its origin: FILE:LINE, default, or followed (the current value of\n"
-                               "a netfilter key [Sysctl] does not assign, shown commented out).\n");
-        if (r <= 0)
-                return r < 0 ? EX_USAGE : EXIT_SUCCESS;
+        r = verb_parse_argv(&verb_cat_config_syntax, argc, argv, NULL);
+        if (r >= 0)
+                return r;
 
         r = verb_load_config(&c);
         if (r < 0)

@@ -20,60 +20,64 @@ static const char *format_wallclock(char *buf, size_t size, usec_t t) {
         return buf;
 }
 
-int verb_hold(int argc, char *argv[]) {
-        enum { ARG_FOR = _ARG_VERB_FIRST, ARG_REASON };
-        static const struct option options[] = {
-                COMMON_OPTIONS,
-                { "for",    required_argument, NULL, ARG_FOR },
-                { "reason", required_argument, NULL, ARG_REASON },
-                {}
-        };
-        static const char usage[] =
-                "Usage: ctguard hold [--for DURATION] [--reason TEXT]\n"
-                "\n"
+typedef struct HoldArgs {
+        usec_t duration;
+        const char *reason;
+} HoldArgs;
+
+static int parse_for(const char *arg, void *dest) {
+        usec_t *duration = dest;
+
+        if (streq(arg, "infinity")) {
+                *duration = USEC_INFINITY;
+                return 0;
+        }
+        if (parse_sec(arg, duration) < 0 || *duration < USEC_PER_SEC || *duration > HOLD_DURATION_MAX)
+                return log_error_errno(-EINVAL, "Invalid --for '%s': expected 1s..1w or infinity.", arg);
+        return 0;
+}
+
+static int parse_reason(const char *arg, void *dest) {
+        if (!hold_reason_valid(arg))
+                return log_error_errno(-EINVAL, "Invalid --reason: one line of at most %u bytes, "
+                                       "no control characters.", HOLD_REASON_MAX);
+        *(const char **) dest = arg;
+        return 0;
+}
+
+static const VerbOption hold_options[] = {
+        { "for", 0, "DURATION",
+          "How long: 1s..1w, as \"30min\" or \"2h\"; \"infinity\" holds\nuntil released (default 1h)",
+          parse_for, offsetof(HoldArgs, duration) },
+        { "reason", 0, "TEXT", "Why, for the journal (one line, at most 256 bytes)",
+          parse_reason, offsetof(HoldArgs, reason) },
+        {}
+};
+
+const VerbSyntax verb_hold_syntax = {
+        .name = "hold",
+        .description =
                 "Puts ctguard on hold for maintenance: the daemon heals nothing, neither modules\n"
                 "nor sysctls, and keeps reporting what it sees. The hold is kept in\n"
                 "/run/ctguard/hold: it survives a restart of the daemon, not a reboot, and ends\n"
                 "by itself after DURATION. The daemon notices within one poll interval.\n"
-                "Holding again replaces the hold. 'ctguard release' ends it early.\n"
-                "\n"
-                "     --for=DURATION  How long: 1s..1w, as \"30min\" or \"2h\"; \"infinity\" holds\n"
-                "                     until released (default 1h)\n"
-                "     --reason=TEXT   Why, for the journal (one line, at most 256 bytes)\n";
-        char span[FORMAT_TIMESPAN_MAX], when[64];
-        usec_t duration = HOLD_DURATION_DEFAULT;
-        const char *reason = NULL;
-        Hold h;
-        int c, r;
+                "Holding again replaces the hold. 'ctguard release' ends it early.\n",
+        .options = hold_options,
+};
 
-        optind = 0;
-        while ((c = getopt_long(argc, argv, COMMON_SHORTOPTS, options, NULL)) >= 0)
-                switch (c) {
-                case ARG_FOR:
-                        if (streq(optarg, "infinity"))
-                                duration = USEC_INFINITY;
-                        else if (parse_sec(optarg, &duration) < 0 || duration < USEC_PER_SEC ||
-                                 duration > HOLD_DURATION_MAX) {
-                                log_error("Invalid --for '%s': expected 1s..1w or infinity.", optarg);
-                                return EX_USAGE;
-                        }
-                        break;
-                case ARG_REASON:
-                        if (!hold_reason_valid(optarg)) {
-                                log_error("Invalid --reason: one line of at most %u bytes, no control characters.",
-                                          HOLD_REASON_MAX);
-                                return EX_USAGE;
-                        }
-                        reason = optarg;
-                        break;
-                default:
-                        r = verb_other_option(c, usage);
-                        if (r >= 0)
-                                return r;
-                }
-        r = verb_no_more_args(argc, argv);
+int verb_hold(int argc, char *argv[]) {
+        HoldArgs a = { .duration = HOLD_DURATION_DEFAULT };
+        char span[FORMAT_TIMESPAN_MAX], when[64];
+        const char *reason;
+        usec_t duration;
+        Hold h;
+        int r;
+
+        r = verb_parse_argv(&verb_hold_syntax, argc, argv, &a);
         if (r >= 0)
                 return r;
+        duration = a.duration;
+        reason = a.reason;
 
         h = hold_make(true, duration, reason, now_usec);
         r = hold_save(arg_root, &h);
@@ -91,19 +95,22 @@ int verb_hold(int argc, char *argv[]) {
         return EXIT_SUCCESS;
 }
 
+const VerbSyntax verb_release_syntax = {
+        .name = "release",
+        .description =
+                "Ends a hold, and clears the daemon's module flap guard and load\n"
+                "backoff, so that it heals again within one poll interval.\n",
+};
+
 int verb_release(int argc, char *argv[]) {
         _cleanup_(hold_done) Hold old = {};
         bool was_held;
         Hold h;
         int r;
 
-        r = verb_parse_no_args(argc, argv,
-                               "Usage: ctguard release\n"
-                               "\n"
-                               "Ends a hold, and clears the daemon's module flap guard and load\n"
-                               "backoff, so that it heals again within one poll interval.\n");
-        if (r <= 0)
-                return r < 0 ? EX_USAGE : EXIT_SUCCESS;
+        r = verb_parse_argv(&verb_release_syntax, argc, argv, NULL);
+        if (r >= 0)
+                return r;
 
         r = hold_load(arg_root, &old);
         if (r < 0 && r != -ENOENT)

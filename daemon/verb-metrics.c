@@ -12,7 +12,6 @@
 #include "log.h"
 #include "macro.h"
 #include "metrics.h"
-#include "module-policy.h"
 #include "modules.h"
 #include "snapshot.h"
 #include "strv.h"
@@ -25,9 +24,10 @@
  * shows, read without side effects: module states from sysfs, sysctls from /proc/sys, the table
  * from /proc (never a ctnetlink request, which would load nf_conntrack_netlink). */
 
-static const char metrics_usage[] =
-        "Usage: ctguard metrics\n"
-        "Print the Prometheus text exposition (version 0.0.4) once.\n";
+const VerbSyntax verb_metrics_syntax = {
+        .name = "metrics",
+        .description = "Print the Prometheus text exposition (version 0.0.4) once.\n",
+};
 
 typedef struct Collected {
         Metrics m;
@@ -82,9 +82,11 @@ static int collect_hold(Collected *c) {
         }
         if (r < 0)
                 return r == -ENOMEM ? r : 0;
+        /* The hold counts on its own clock (CLOCK_BOOTTIME): judged as the daemon and status
+         * judge it, and its end shown as a wall-clock time. */
         c->m.have_hold = true;
-        c->m.held = module_policy_hold_active(&c->hold, now_usec(CLOCK_REALTIME));
-        c->m.hold_until = c->hold.until;
+        c->m.held = hold_in_force(&c->hold, now_usec);
+        c->m.hold_until = hold_wallclock(&c->hold, c->hold.until, now_usec);
         return 0;
 }
 
@@ -177,8 +179,7 @@ static int collect_sysctls(Collected *c, Config *config, const char *sysctl_root
                 else
                         r = collect_sysctl(c, sysctl_root, config->sysctls[i].path,
                                            config->sysctls[i].value,
-                                           !config->sysctls[i].origin ||
-                                           !streq(config->sysctls[i].origin, CONFIG_ORIGIN_FOLLOWED));
+                                           !sysctl_setting_followed(&config->sysctls[i]));
                 if (r < 0)
                         return r;
         }
@@ -192,9 +193,9 @@ int verb_metrics(int argc, char *argv[]) {
         _cleanup_(collected_done) Collected c = {};
         int r;
 
-        r = verb_parse_no_args(argc, argv, metrics_usage);
-        if (r <= 0)
-                return r == 0 ? EXIT_SUCCESS : EX_USAGE;
+        r = verb_parse_argv(&verb_metrics_syntax, argc, argv, NULL);
+        if (r >= 0)
+                return r;
 
         r = verb_load_config(&config);
         if (r < 0)

@@ -16,18 +16,6 @@
 #include "sysctl.h"
 #include "verbs.h"
 
-static const char usage[] =
-        "Usage: ctguard repair [--dry-run] [--ignore-hold]\n"
-        "\n"
-        "Heals once, without the daemon: loads the missing modules of [Modules] Ensure= in\n"
-        "order (with libkmod, in process; never modules that modprobe.d blacklists or gives an\n"
-        "install command), then writes every sysctl of [Sysctl] that differs. Prints what it\n"
-        "did. Exit status: 0 if everything is in place, 1 if something could not be healed,\n"
-        "78 if the configuration is invalid.\n"
-        "\n"
-        "     --dry-run      Change nothing; print what would be done\n"
-        "     --ignore-hold  Repair even while 'ctguard hold' is in force\n";
-
 _printf_(3, 0) static void on_kmod_log(void *userdata, int priority, const char *format, va_list ap) {
         char buf[512];
 
@@ -36,13 +24,145 @@ _printf_(3, 0) static void on_kmod_log(void *userdata, int priority, const char 
         log_debug("libkmod: %s", buf);
 }
 
+typedef struct ModuleRepair {
+        ModuleContext *ctx;
+        const Config *config;
+        bool dry_run;
+        char **guarded;         /* handled already: an alias and its target only once */
+        unsigned failed, loaded, missing;
+        bool stop;              /* a load failed: what follows in Ensure= depends on it */
+} ModuleRepair;
+
+/* The module name stands for on this kernel, or NULL (after saying why) to skip it. */
+static const char *repair_resolve(ModuleRepair *mr, const char *name, char **target) {
+        const char *successor;
+        ModuleResolution res;
+        int r;
+
+        r = module_resolve(mr->ctx, name, &res, target);
+        if (r < 0) {
+                log_debug_errno(r, "Failed to look up %s, using the name as given: %m", name);
+                res = MODULE_RESOLUTION_UNKNOWN;
+        }
+        switch (res) {
+        case MODULE_RESOLUTION_GONE:
+                successor = module_legacy_successor(name);
+                printf("  %-18s skipped: not on this kernel%s%s%s\n", name,
+                       successor ? " (merged into " : "", strempty(successor),
+                       successor ? ")" : "");
+                return NULL;
+        case MODULE_RESOLUTION_MERGED:
+                printf("  %-18s skipped: merged into %s on this kernel\n", name, *target);
+                return NULL;
+        case MODULE_RESOLUTION_ALIAS:
+                return *target;
+        default:
+                return name;
+        }
+}
+
+/* Loads a missing module, or in a dry run says what would be loaded; counts the outcome. */
+static int repair_load(ModuleRepair *mr, const char *module) {
+        _cleanup_free_ char *who = NULL, *options = NULL;
+        _cleanup_strv_free_ char **would = NULL;
+        ModuleBlock b = MODULE_BLOCK_NONE;
+        ModuleStatus st;
+        unsigned hashsize;
+        usec_t t0;
+        int r;
+
+        if (streq(module, "nf_conntrack") && sysctl_policy_desired_hashsize(mr->config, &hashsize) >= 0 &&
+            asprintf(&options, "hashsize=%u", hashsize) < 0)
+                return log_oom();
+
+        t0 = now_usec(CLOCK_MONOTONIC);
+        r = module_load(mr->ctx, module, options, mr->dry_run, &b, &who, &would);
+        if (r == 1) {
+                if (who && !streq(who, module))
+                        printf("  %-18s missing, blocked: its dependency %s %s in modprobe.d\n",
+                               module, who, b == MODULE_BLOCK_BLACKLIST ?
+                               "is blacklisted" : "has an install command");
+                else
+                        printf("  %-18s missing, blocked: %s in modprobe.d\n", module,
+                               b == MODULE_BLOCK_BLACKLIST ? "blacklisted" :
+                               "it has an install command");
+                mr->failed++;
+                return 0;
+        }
+        if (r < 0) {
+                printf("  %-18s missing, %s: %s\n", module,
+                       mr->dry_run ? "cannot be loaded" : "failed to load",
+                       r == -ENOENT ? "not found in the module tree" : strerror(-r));
+                mr->failed++;
+                mr->stop = true;
+                return 0;
+        }
+        if (mr->dry_run) {
+                _cleanup_free_ char *list = strv_join(would, " ");
+
+                printf("  %-18s missing, would load: %s%s%s\n", module, strempty(list),
+                       options ? " with " : "", strempty(options));
+                return 0;
+        }
+
+        r = module_get_status(mr->ctx, module, &st);
+        if (r < 0 || !module_state_present(st.state)) {
+                printf("  %-18s missing, loaded but not in the kernel afterwards\n", module);
+                mr->failed++;
+                mr->stop = true;
+                return 0;
+        }
+        printf("  %-18s loaded%s%s (%llu ms)\n", module, options ? " with " : "",
+               strempty(options),
+               (unsigned long long) ((now_usec(CLOCK_MONOTONIC) - t0) / USEC_PER_MSEC));
+        mr->loaded++;
+        return 0;
+}
+
+/* One name of Ensure=: present, or loaded now (unless a load before it failed). */
+static int repair_module(ModuleRepair *mr, const char *name) {
+        _cleanup_free_ char *target = NULL;
+        const char *module;
+        ModuleStatus st;
+        int r;
+
+        module = repair_resolve(mr, name, &target);
+        if (!module || strv_contains(mr->guarded, module))
+                return 0;
+        r = strv_extend(&mr->guarded, module);
+        if (r < 0)
+                return log_oom();
+
+        r = module_get_status(mr->ctx, module, &st);
+        if (r < 0) {
+                printf("  %-18s unknown: %s\n", module, strerror(-r));
+                mr->failed++;
+                return 0;
+        }
+        if (module_state_present(st.state) || st.state == MODULE_STATE_COMING) {
+                bool alias = module != name;
+
+                printf("  %-18s present, %s%s%s%s\n", module,
+                       st.state == MODULE_STATE_COMING ? "being loaded" :
+                       module_status_describe(&st), alias ? " (for " : "",
+                       alias ? name : "", alias ? ")" : "");
+                return 0;
+        }
+        mr->missing++;
+
+        if (mr->stop) {
+                printf("  %-18s missing, not attempted after the failure above\n", module);
+                mr->failed++;
+                return 0;
+        }
+        return repair_load(mr, module);
+}
+
 /* Returns the number of modules that could not be healed, or a negative errno. */
 static int repair_modules(const Config *c, bool dry_run, bool *ret_loaded) {
         _cleanup_(module_context_freep) ModuleContext *ctx = NULL;
-        _cleanup_strv_free_ char **guarded = NULL;
-        unsigned failed = 0, loaded = 0, missing = 0;
-        bool stop = false;
-        int r;
+        ModuleRepair mr = { .config = c, .dry_run = dry_run };
+        int r = 0;
 
         *ret_loaded = false;
         if (strv_length(c->ensure) == 0) {
@@ -55,122 +175,24 @@ static int repair_modules(const Config *c, bool dry_run, bool *ret_loaded) {
                 return log_error_errno(r, "Failed to set up libkmod: %m");
         module_context_set_log(ctx, on_kmod_log, NULL,
                                log_get_max_level() >= LOG_DEBUG ? LOG_DEBUG : LOG_ERR);
+        mr.ctx = ctx;
 
         printf("Modules (%s):\n", module_tree_present(ctx) ? module_context_dir(ctx) :
                "no module tree for this kernel");
 
         STRV_FOREACH(name, c->ensure) {
-                _cleanup_free_ char *target = NULL, *who = NULL, *options = NULL;
-                _cleanup_strv_free_ char **would = NULL;
-                ModuleResolution res;
-                ModuleStatus st;
-                ModuleBlock b = MODULE_BLOCK_NONE;
-                const char *module = *name, *successor;
-                unsigned hashsize;
-                usec_t t0;
-
-                r = module_resolve(ctx, *name, &res, &target);
-                if (r < 0) {
-                        log_debug_errno(r, "Failed to look up %s, using the name as given: %m",
-                                        *name);
-                        res = MODULE_RESOLUTION_UNKNOWN;
-                }
-                switch (res) {
-                case MODULE_RESOLUTION_GONE:
-                        successor = module_legacy_successor(*name);
-                        printf("  %-18s skipped: not on this kernel%s%s%s\n", *name,
-                               successor ? " (merged into " : "", strempty(successor),
-                               successor ? ")" : "");
-                        continue;
-                case MODULE_RESOLUTION_MERGED:
-                        printf("  %-18s skipped: merged into %s on this kernel\n", *name, target);
-                        continue;
-                case MODULE_RESOLUTION_ALIAS:
-                        module = target;
-                        break;
-                default:
-                        break;
-                }
-                if (strv_contains(guarded, module))
-                        continue;
-                r = strv_extend(&guarded, module);
+                r = repair_module(&mr, *name);
                 if (r < 0)
-                        return log_oom();
-
-                r = module_get_status(ctx, module, &st);
-                if (r < 0) {
-                        printf("  %-18s unknown: %s\n", module, strerror(-r));
-                        failed++;
-                        continue;
-                }
-                if (module_state_present(st.state) || st.state == MODULE_STATE_COMING) {
-                        bool alias = module != *name;
-
-                        printf("  %-18s present, %s%s%s%s\n", module,
-                               st.state == MODULE_STATE_COMING ? "being loaded" :
-                               module_status_describe(&st), alias ? " (for " : "",
-                               alias ? *name : "", alias ? ")" : "");
-                        continue;
-                }
-                missing++;
-
-                if (stop) {
-                        printf("  %-18s missing, not attempted after the failure above\n", module);
-                        failed++;
-                        continue;
-                }
-
-                if (streq(module, "nf_conntrack") && sysctl_policy_desired_hashsize(c, &hashsize) >= 0 &&
-                    asprintf(&options, "hashsize=%u", hashsize) < 0)
-                        return log_oom();
-
-                t0 = now_usec(CLOCK_MONOTONIC);
-                r = module_load(ctx, module, options, dry_run, &b, &who, &would);
-                if (r == 1) {
-                        if (who && !streq(who, module))
-                                printf("  %-18s missing, blocked: its dependency %s %s in modprobe.d\n",
-                                       module, who, b == MODULE_BLOCK_BLACKLIST ?
-                                       "is blacklisted" : "has an install command");
-                        else
-                                printf("  %-18s missing, blocked: %s in modprobe.d\n", module,
-                                       b == MODULE_BLOCK_BLACKLIST ? "blacklisted" :
-                                       "it has an install command");
-                        failed++;
-                        continue;
-                }
-                if (r < 0) {
-                        printf("  %-18s missing, %s: %s\n", module,
-                               dry_run ? "cannot be loaded" : "failed to load",
-                               r == -ENOENT ? "not found in the module tree" : strerror(-r));
-                        failed++;
-                        stop = true;    /* what follows depends on it */
-                        continue;
-                }
-                if (dry_run) {
-                        _cleanup_free_ char *list = strv_join(would, " ");
-
-                        printf("  %-18s missing, would load: %s%s%s\n", module, strempty(list),
-                               options ? " with " : "", strempty(options));
-                        continue;
-                }
-
-                r = module_get_status(ctx, module, &st);
-                if (r < 0 || !module_state_present(st.state)) {
-                        printf("  %-18s missing, loaded but not in the kernel afterwards\n", module);
-                        failed++;
-                        stop = true;
-                        continue;
-                }
-                printf("  %-18s loaded%s%s (%llu ms)\n", module, options ? " with " : "",
-                       strempty(options),
-                       (unsigned long long) ((now_usec(CLOCK_MONOTONIC) - t0) / USEC_PER_MSEC));
-                loaded++;
+                        break;
         }
+        strv_free(mr.guarded);
+        if (r < 0)
+                return r;
 
-        if (missing == 0)
+        if (mr.missing == 0)
                 printf("Module chain present, nothing to load.\n");
-        *ret_loaded = loaded > 0;
-        return (int) failed;
+        *ret_loaded = mr.loaded > 0;
+        return (int) mr.failed;
 }
 
 /* Returns the number of sysctls that could not be healed, or a negative errno. */
@@ -234,36 +256,41 @@ static int repair_sysctls(const Config *c, bool dry_run, bool modules_loaded) {
         return (int) failed;
 }
 
+typedef struct RepairArgs {
+        bool dry_run;
+        bool ignore_hold;
+} RepairArgs;
+
+static const VerbOption repair_options[] = {
+        VERB_OPTION_FLAG("dry-run", "Change nothing; print what would be done", RepairArgs, dry_run),
+        VERB_OPTION_FLAG("ignore-hold", "Repair even while 'ctguard hold' is in force", RepairArgs,
+                         ignore_hold),
+        {}
+};
+
+const VerbSyntax verb_repair_syntax = {
+        .name = "repair",
+        .description =
+                "Heals once, without the daemon: loads the missing modules of [Modules] Ensure= in\n"
+                "order (with libkmod, in process; never modules that modprobe.d blacklists or gives an\n"
+                "install command), then writes every sysctl of [Sysctl] that differs. Prints what it\n"
+                "did. Exit status: 0 if everything is in place, 1 if something could not be healed,\n"
+                "78 if the configuration is invalid.\n",
+        .options = repair_options,
+};
+
 int verb_repair(int argc, char *argv[]) {
-        enum { ARG_DRY_RUN = _ARG_VERB_FIRST, ARG_IGNORE_HOLD };
-        static const struct option options[] = {
-                COMMON_OPTIONS,
-                { "dry-run",     no_argument, NULL, ARG_DRY_RUN },
-                { "ignore-hold", no_argument, NULL, ARG_IGNORE_HOLD },
-                {}
-        };
         _cleanup_(config_freep) Config *c = NULL;
         _cleanup_(hold_done) Hold h = {};
-        bool dry_run = false, ignore_hold = false, loaded;
-        int c_opt, r, fm, fs;
+        RepairArgs a = {};
+        bool dry_run, ignore_hold, loaded;
+        int r, fm, fs;
 
-        optind = 0;
-        while ((c_opt = getopt_long(argc, argv, COMMON_SHORTOPTS, options, NULL)) >= 0)
-                switch (c_opt) {
-                case ARG_DRY_RUN:
-                        dry_run = true;
-                        break;
-                case ARG_IGNORE_HOLD:
-                        ignore_hold = true;
-                        break;
-                default:
-                        r = verb_other_option(c_opt, usage);
-                        if (r >= 0)
-                                return r;
-                }
-        r = verb_no_more_args(argc, argv);
+        r = verb_parse_argv(&verb_repair_syntax, argc, argv, &a);
         if (r >= 0)
                 return r;
+        dry_run = a.dry_run;
+        ignore_hold = a.ignore_hold;
 
         r = verb_load_config(&c);
         if (r < 0)

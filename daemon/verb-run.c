@@ -6,18 +6,22 @@
 #include "manager.h"
 #include "verbs.h"
 
+const VerbSyntax verb_run_syntax = {
+        .name = "run",
+        .description =
+                "Runs the daemon in the foreground until SIGTERM or SIGINT.\n"
+                "SIGHUP reloads the configuration, keeping the running one if the\n"
+                "new one has any error. Exits 78 if the configuration is invalid.\n",
+};
+
 int verb_run(int argc, char *argv[]) {
         _cleanup_(manager_freep) Manager *m = NULL;
         Config *c = NULL;
         int r;
 
-        r = verb_parse_no_args(argc, argv,
-                               "Usage: ctguard run\n\n"
-                               "Runs the daemon in the foreground until SIGTERM or SIGINT.\n"
-                               "SIGHUP reloads the configuration, keeping the running one if the\n"
-                               "new one has any error. Exits 78 if the configuration is invalid.\n");
-        if (r <= 0)
-                return r < 0 ? EX_USAGE : EXIT_SUCCESS;
+        r = verb_parse_argv(&verb_run_syntax, argc, argv, NULL);
+        if (r >= 0)
+                return r;
 
         log_set_console_stamps(true);
 

@@ -60,9 +60,14 @@ static const char *format_count(char buf[static 32], uint64_t v) {
         return buf;
 }
 
+/* What a level of the table means to a monitoring system. */
+static Health level_health(TableLevel l) {
+        return l == TABLE_LEVEL_CRIT ? HEALTH_CRITICAL : l == TABLE_LEVEL_WARN ? HEALTH_WARNING : HEALTH_OK;
+}
+
 /* One word per level, the same as the health: "critical", not "crit". */
 static const char *level_to_string(TableLevel l) {
-        return l == TABLE_LEVEL_CRIT ? "critical" : l == TABLE_LEVEL_WARN ? "warning" : "ok";
+        return health_to_string(level_health(l));
 }
 
 typedef struct ModuleRow {
@@ -152,7 +157,7 @@ static int check_daemon(Status *s) {
         if (r == -ENOMEM)
                 return r;
         if (r < 0 && r != -ENOENT)
-                return problem(s, HEALTH_UNKNOWN, "%s/run/ctguard/%s %s", arg_root, DAEMON_LOCK_FILE,
+                return problem(s, HEALTH_UNKNOWN, "%s" DAEMON_STATE_DIR "/%s %s", arg_root, DAEMON_LOCK_FILE,
                                run_file_strerror(r));
         s->running = r > 0;
         if (!s->running)
@@ -163,7 +168,7 @@ static int check_daemon(Status *s) {
         if (r == -ENOMEM)
                 return r;
         if (r < 0)
-                return problem(s, HEALTH_UNKNOWN, "%s/run/ctguard/%s %s", arg_root, DAEMON_STATE_FILE,
+                return problem(s, HEALTH_UNKNOWN, "%s" DAEMON_STATE_DIR "/%s %s", arg_root, DAEMON_STATE_FILE,
                                run_file_strerror(r));
         s->have_state = true;
 
@@ -333,30 +338,16 @@ static int check_sysctls(Status *s, Config *c, const char *sysctl_root) {
         if (!s->sysctls)
                 return -ENOMEM;
         for (size_t i = 0; i < c->n_sysctls; i++) {
-                bool owned = !c->sysctls[i].origin ||
-                             !streq(c->sysctls[i].origin, CONFIG_ORIGIN_FOLLOWED);
-
                 r = sysctl_row(s, sysctl_root, c->sysctls[i].path, c->sysctls[i].value,
-                               c->sysctls[i].origin, owned);
+                               c->sysctls[i].origin, !sysctl_setting_followed(&c->sysctls[i]));
                 if (r < 0)
                         return r;
         }
         return 0;
 }
 
-/* "96.2": count/max in tenths of a percent, rounded down. */
-static uint64_t permille(uint64_t count, uint64_t max) {
-        return max == 0 ? 0 : count * 1000 / max;
-}
-
-static int check_table(Status *s, const Config *c, const char *sysctl_root) {
-        _cleanup_(ctstat_closep) CtStat *st = NULL;
-        TablePolicyConfig tc = {};
-        char cnt[32], max[32];
-        uint64_t pm;
-        int r;
-
-        /* The thresholds the daemon enforces; the files' only without one. */
+/* The thresholds the daemon enforces; the files' only without one. */
+static void choose_thresholds(Status *s, const Config *c) {
         if (s->have_state && s->state.crit_percent > 0) {
                 s->warn_percent = s->state.warn_percent;
                 s->crit_percent = s->state.crit_percent;
@@ -365,7 +356,42 @@ static int check_table(Status *s, const Config *c, const char *sysctl_root) {
                 s->warn_percent = c->warn_percent;
                 s->crit_percent = c->crit_percent;
         }
-        tc = (TablePolicyConfig) { .warn_percent = s->warn_percent, .crit_percent = s->crit_percent };
+}
+
+static int check_table_level(Status *s) {
+        TablePolicyConfig tc = { .warn_percent = s->warn_percent, .crit_percent = s->crit_percent };
+        char cnt[32], max[32], pct[TABLE_PERCENT_FORMAT_MAX];
+
+        s->level = s->crit_percent > 0 ? table_level_plain(&tc, s->sample.count, s->sample.max) :
+                                         TABLE_LEVEL_OK;
+        if (s->level == TABLE_LEVEL_OK)
+                return 0;
+        return problem(s, level_health(s->level), "table %s full (%s of %s), %s at %u%%",
+                       table_percent_format(s->sample.count, s->sample.max, pct),
+                       format_count(cnt, s->sample.count), format_count(max, s->sample.max),
+                       level_to_string(s->level),
+                       s->level == TABLE_LEVEL_CRIT ? s->crit_percent : s->warn_percent);
+}
+
+/* The drop counters count since boot: only the daemon's table-full event says "full now". */
+static int check_table_full(Status *s) {
+        for (size_t i = 0; s->have_state && i < s->state.n_events; i++) {
+                const DaemonEvent *e = daemon_state_event(&s->state, i);
+
+                if (streq(e->name, table_event_to_string(TABLE_EVENT_FULL)) &&
+                    table_full_recent(e->time, now_usec(CLOCK_REALTIME)))
+                        return problem(s, HEALTH_CRITICAL, "the table was full and packets were "
+                                       "dropped within the last %u minutes",
+                                       (unsigned) (TABLE_FULL_RECENT_USEC / USEC_PER_MINUTE));
+        }
+        return 0;
+}
+
+static int check_table(Status *s, const Config *c, const char *sysctl_root) {
+        _cleanup_(ctstat_closep) CtStat *st = NULL;
+        int r;
+
+        choose_thresholds(s, c);
 
         r = ctstat_open(arg_root, &st);
         if (r == -ENOMEM)
@@ -383,29 +409,10 @@ static int check_table(Status *s, const Config *c, const char *sysctl_root) {
                 if (r < 0)
                         return r;
         }
-        pm = permille(s->sample.count, s->sample.max);
-        s->level = s->crit_percent > 0 ? table_level_plain(&tc, s->sample.count, s->sample.max) :
-                                         TABLE_LEVEL_OK;
-        if (s->level != TABLE_LEVEL_OK)
-                r = problem(s, s->level == TABLE_LEVEL_CRIT ? HEALTH_CRITICAL : HEALTH_WARNING,
-                            "table %" PRIu64 ".%" PRIu64 "%% full (%s of %s), %s at %u%%",
-                            pm / 10, pm % 10, format_count(cnt, s->sample.count),
-                            format_count(max, s->sample.max),
-                            level_to_string(s->level),
-                            s->level == TABLE_LEVEL_CRIT ? s->crit_percent : s->warn_percent);
+        r = check_table_level(s);
         if (r < 0)
                 return r;
-
-        for (size_t i = 0; s->have_state && i < s->state.n_events; i++) {
-                const DaemonEvent *e = daemon_state_event(&s->state, i);
-
-                if (streq(e->name, "table-full") &&
-                    e->time + TABLE_FULL_RECENT_USEC > now_usec(CLOCK_REALTIME))
-                        return problem(s, HEALTH_CRITICAL, "the table was full and packets were "
-                                       "dropped within the last %u minutes",
-                                       (unsigned) (TABLE_FULL_RECENT_USEC / USEC_PER_MINUTE));
-        }
-        return 0;
+        return check_table_full(s);
 }
 
 /* RFC 3339 with the zone's offset: "2026-12-01T22:05:26+01:00". */
@@ -442,54 +449,68 @@ static void print_perfdata(const Status *s) {
         printf("c");
 }
 
-static void print_text(const Status *s) {
-        char buf[64], cnt[32], max[32];
+/* The verdict first: a monitoring system shows this line only. */
+static void print_verdict(const Status *s) {
+        char cnt[32], max[32], pct[TABLE_PERCENT_FORMAT_MAX];
 
-        /* The verdict first: a monitoring system shows this line only. */
         printf("CTGUARD ");
         for (const char *p = health_to_string(s->health); *p; p++)
                 putchar(*p - 'a' + 'A');
         printf(" - ");
         if (s->reason)
                 printf("%s", s->reason);
-        else if (s->have_sample) {
-                uint64_t pm = permille(s->sample.count, s->sample.max);
-
-                printf("table %" PRIu64 ".%" PRIu64 "%% full (%s of %s)", pm / 10, pm % 10,
+        else if (s->have_sample)
+                printf("table %s full (%s of %s)", table_percent_format(s->sample.count, s->sample.max, pct),
                        format_count(cnt, s->sample.count), format_count(max, s->sample.max));
-        } else
+        else
                 printf("no problem found");
         printf(" | ");
         print_perfdata(s);
         printf("\n");
+}
+
+static void print_daemon(const Status *s) {
+        char buf[64];
 
         printf("daemon: %s\n", s->running ? "running" : "not running");
-        if (s->running && s->have_state) {
-                format_time(buf, sizeof(buf), s->state.started);
-                printf("  pid %u, mode %s, since %s, %u chain heal(s), %u sysctl restore(s)\n",
-                       s->state.pid, strempty(s->state.mode), buf, s->state.heals, s->state.restores);
-                if (s->state.reload != DAEMON_RELOAD_NONE) {
-                        format_time(buf, sizeof(buf), s->state.reload_time);
-                        printf("  last reload %s at %s%s%s\n", daemon_reload_to_string(s->state.reload),
-                               buf, s->state.reload_error ? ": " : "", strempty(s->state.reload_error));
-                }
-                if (s->config_changed)
-                        printf("  configuration files changed since the last reload\n");
+        if (!s->running || !s->have_state)
+                return;
+        format_time(buf, sizeof(buf), s->state.started);
+        printf("  pid %u, mode %s, since %s, %u chain heal(s), %u sysctl restore(s)\n",
+               s->state.pid, strempty(s->state.mode), buf, s->state.heals, s->state.restores);
+        if (s->state.reload != DAEMON_RELOAD_NONE) {
+                format_time(buf, sizeof(buf), s->state.reload_time);
+                printf("  last reload %s at %s%s%s\n", daemon_reload_to_string(s->state.reload),
+                       buf, s->state.reload_error ? ": " : "", strempty(s->state.reload_error));
         }
-        if (s->held) {
-                format_time(buf, sizeof(buf), hold_wallclock(&s->hold, s->hold.until, now_usec));
-                printf("hold: held%s%s, until %s\n", s->hold.reason ? " for " : "",
-                       strempty(s->hold.reason), s->hold.until == USEC_INFINITY ? "released" : buf);
-        } else
+        if (s->config_changed)
+                printf("  configuration files changed since the last reload\n");
+}
+
+static void print_hold(const Status *s) {
+        char buf[64];
+
+        if (!s->held) {
                 printf("hold: none\n");
+                return;
+        }
+        format_time(buf, sizeof(buf), hold_wallclock(&s->hold, s->hold.until, now_usec));
+        printf("hold: held%s%s, until %s\n", s->hold.reason ? " for " : "",
+               strempty(s->hold.reason), s->hold.until == USEC_INFINITY ? "released" : buf);
+}
 
+static void print_modules(const Status *s) {
         printf("modules:%s\n", s->n_modules == 0 ? " none guarded" : "");
-        for (size_t i = 0; i < s->n_modules; i++)
-                printf("  %-20s %s%s%s\n", s->modules[i].name,
-                       s->modules[i].detail ?: s->modules[i].state,
-                       s->modules[i].guarded && !streq(s->modules[i].guarded, s->modules[i].name) ? " as " : "",
-                       s->modules[i].guarded && !streq(s->modules[i].guarded, s->modules[i].name) ? s->modules[i].guarded : "");
+        for (size_t i = 0; i < s->n_modules; i++) {
+                const ModuleRow *m = &s->modules[i];
+                bool alias = m->guarded && !streq(m->guarded, m->name);
 
+                printf("  %-20s %s%s%s\n", m->name, m->detail ?: m->state, alias ? " as " : "",
+                       alias ? m->guarded : "");
+        }
+}
+
+static void print_sysctls(const Status *s) {
         printf("sysctls:%s\n", s->n_sysctls == 0 ? " none" : "");
         for (size_t i = 0; i < s->n_sysctls; i++) {
                 const SysctlRow *r = &s->sysctls[i];
@@ -504,39 +525,56 @@ static void print_text(const Status *s) {
                         printf("  %-50s %s DRIFTED (want %s, %s)\n", r->key, r->actual, r->desired,
                                strempty(r->origin));
         }
+}
 
-        if (s->have_sample) {
-                uint64_t pm = permille(s->sample.count, s->sample.max);
+static void print_table(const Status *s) {
+        char cnt[32], max[32], pct[TABLE_PERCENT_FORMAT_MAX];
 
-                printf("table: %s of %s entries (%" PRIu64 ".%" PRIu64 "%%), level %s",
-                       format_count(cnt, s->sample.count), format_count(max, s->sample.max),
-                       pm / 10, pm % 10, level_to_string(s->level));
-                if (s->crit_percent > 0)
-                        printf(" (warning %u%%, critical %u%%, %s)", s->warn_percent, s->crit_percent,
-                               s->thresholds_from_daemon ? "the daemon's" :
-                               "from the configuration files, no daemon's");
-                printf("\n");
-                if (s->sample.has_cpu_stats)
-                        printf("  drop %" PRIu64 ", early_drop %" PRIu64 ", insert_failed %" PRIu64
-                               ", error %" PRIu64 " (since boot)\n",
-                               s->sample.drop, s->sample.early_drop, s->sample.insert_failed, s->sample.error);
-        } else
+        if (!s->have_sample) {
                 printf("table: unknown\n");
-
-        if (s->have_state && s->state.n_events > 0) {
-                printf("last events:\n");
-                for (size_t i = 0; i < s->state.n_events; i++) {
-                        const DaemonEvent *e = daemon_state_event(&s->state, i);
-
-                        format_time(buf, sizeof(buf), e->time);
-                        printf("  %s %-18s %s\n", buf, e->name, e->message);
-                }
+                return;
         }
+        printf("table: %s of %s entries (%s), level %s",
+               format_count(cnt, s->sample.count), format_count(max, s->sample.max),
+               table_percent_format(s->sample.count, s->sample.max, pct), level_to_string(s->level));
+        if (s->crit_percent > 0)
+                printf(" (warning %u%%, critical %u%%, %s)", s->warn_percent, s->crit_percent,
+                       s->thresholds_from_daemon ? "the daemon's" :
+                       "from the configuration files, no daemon's");
+        printf("\n");
+        if (s->sample.has_cpu_stats)
+                printf("  drop %" PRIu64 ", early_drop %" PRIu64 ", insert_failed %" PRIu64
+                       ", error %" PRIu64 " (since boot)\n",
+                       s->sample.drop, s->sample.early_drop, s->sample.insert_failed, s->sample.error);
+}
 
+static void print_events(const Status *s) {
+        char buf[64];
+
+        if (!s->have_state || s->state.n_events == 0)
+                return;
+        printf("last events:\n");
+        for (size_t i = 0; i < s->state.n_events; i++) {
+                const DaemonEvent *e = daemon_state_event(&s->state, i);
+
+                format_time(buf, sizeof(buf), e->time);
+                printf("  %s %-18s %s\n", buf, e->name, e->message);
+        }
+}
+
+static void print_text(const Status *s) {
+        print_verdict(s);
+        print_daemon(s);
+        print_hold(s);
+        print_modules(s);
+        print_sysctls(s);
+        print_table(s);
+        print_events(s);
         STRV_FOREACH(p, s->problems)
                 printf("problem: %s\n", *p);
 }
 
+/* Members that are null when unknown: a document has every member on every path. */
 static void json_time(JsonWriter *w, const char *key, usec_t t) {
         char buf[64];
 
@@ -547,248 +585,206 @@ static void json_time(JsonWriter *w, const char *key, usec_t t) {
                 json_string(w, format_time(buf, sizeof(buf), t));
 }
 
-static void json_counter(JsonWriter *w, const CtSample *sm, const char *key, uint64_t v) {
+static void json_string_member(JsonWriter *w, const char *key, const char *v) {
         json_key(w, key);
-        if (sm->has_cpu_stats)
+        if (v)
+                json_string(w, v);
+        else
+                json_null(w);
+}
+
+static void json_unsigned_member(JsonWriter *w, const char *key, bool known, uint64_t v) {
+        json_key(w, key);
+        if (known)
                 json_unsigned(w, v);
         else
                 json_null(w);
 }
 
+static void json_bool_member(JsonWriter *w, const char *key, bool known, bool v) {
+        json_key(w, key);
+        if (known)
+                json_bool(w, v);
+        else
+                json_null(w);
+}
+
+static void json_reload(JsonWriter *w, const DaemonState *st) {
+        json_key(w, "reload");
+        if (st->reload == DAEMON_RELOAD_NONE) {
+                json_null(w);
+                return;
+        }
+        json_begin_object(w);
+        json_string_member(w, "result", daemon_reload_to_string(st->reload));
+        json_time(w, "time", st->reload_time);
+        json_string_member(w, "error", st->reload_error);
+        json_end_object(w);
+}
+
+static void json_daemon(JsonWriter *w, const Status *s) {
+        bool known = s->have_state;
+
+        json_key(w, "daemon");
+        json_begin_object(w);
+        json_bool_member(w, "running", true, s->running);
+        json_unsigned_member(w, "pid", known, s->state.pid);
+        json_time(w, "started", known ? s->state.started : USEC_INFINITY);
+        json_string_member(w, "mode", known ? s->state.mode : NULL);
+        json_unsigned_member(w, "heals", known, s->state.heals);
+        json_unsigned_member(w, "restores", known, s->state.restores);
+        if (known)
+                json_reload(w, &s->state);
+        else {
+                json_key(w, "reload");
+                json_null(w);
+        }
+        json_bool_member(w, "config_changed", known && s->state.fingerprint, s->config_changed);
+        json_end_object(w);
+}
+
+static void json_hold(JsonWriter *w, const Status *s) {
+        json_key(w, "hold");
+        json_begin_object(w);
+        json_bool_member(w, "held", true, s->held);
+        json_time(w, "until", s->held ? hold_wallclock(&s->hold, s->hold.until, now_usec) : USEC_INFINITY);
+        json_string_member(w, "reason", s->held ? s->hold.reason : NULL);
+        json_end_object(w);
+}
+
+static void json_modules(JsonWriter *w, const Status *s) {
+        json_key(w, "modules");
+        json_begin_array(w);
+        for (size_t i = 0; i < s->n_modules; i++) {
+                json_begin_object(w);
+                json_string_member(w, "name", s->modules[i].name);
+                json_string_member(w, "module", s->modules[i].guarded);
+                json_string_member(w, "state", strempty(s->modules[i].state));
+                json_bool_member(w, "present", true, s->modules[i].ok);
+                json_end_object(w);
+        }
+        json_end_array(w);
+}
+
+static void json_sysctls(JsonWriter *w, const Status *s) {
+        json_key(w, "sysctls");
+        json_begin_array(w);
+        for (size_t i = 0; i < s->n_sysctls; i++) {
+                const SysctlRow *r = &s->sysctls[i];
+
+                json_begin_object(w);
+                json_string_member(w, "key", r->key);
+                json_string_member(w, "desired", r->desired);
+                json_string_member(w, "actual", r->actual);
+                json_string_member(w, "origin", strempty(r->origin));
+                json_bool_member(w, "owned", true, r->owned);
+                json_bool_member(w, "ok", true, r->ok);
+                json_end_object(w);
+        }
+        json_end_array(w);
+}
+
+static void json_table(JsonWriter *w, const Status *s) {
+        const CtSample *sm = &s->sample;
+
+        json_key(w, "table");
+        if (!s->have_sample) {
+                json_null(w);
+                return;
+        }
+        json_begin_object(w);
+        json_string_member(w, "source", ctstat_source_to_string(sm->source));
+        json_unsigned_member(w, "count", true, sm->count);
+        json_unsigned_member(w, "max", true, sm->max);
+        json_key(w, "percent");
+        json_decimal(w, table_fraction(sm->count, sm->max, 10000), 2);
+        json_string_member(w, "level", level_to_string(s->level));
+        json_unsigned_member(w, "warning_percent", s->crit_percent > 0, s->warn_percent);
+        json_unsigned_member(w, "critical_percent", s->crit_percent > 0, s->crit_percent);
+        json_string_member(w, "thresholds_from", s->thresholds_from_daemon ? "daemon" : "configuration");
+        json_unsigned_member(w, "drop", sm->has_cpu_stats, sm->drop);
+        json_unsigned_member(w, "early_drop", sm->has_cpu_stats, sm->early_drop);
+        json_unsigned_member(w, "insert_failed", sm->has_cpu_stats, sm->insert_failed);
+        json_unsigned_member(w, "error", sm->has_cpu_stats, sm->error);
+        json_end_object(w);
+}
+
+static void json_events(JsonWriter *w, const Status *s) {
+        json_key(w, "events");
+        json_begin_array(w);
+        for (size_t i = 0; s->have_state && i < s->state.n_events; i++) {
+                const DaemonEvent *e = daemon_state_event(&s->state, i);
+
+                json_begin_object(w);
+                json_time(w, "time", e->time);
+                json_string_member(w, "event", e->name);
+                json_string_member(w, "message", e->message);
+                json_end_object(w);
+        }
+        json_end_array(w);
+}
+
+/* The schema of ctguard(8): version 2, every member present on every path. */
 static int print_json(const Status *s) {
         JsonWriter w;
 
         json_init(&w, stdout);
         json_begin_object(&w);
-        json_key(&w, "version");
-        json_unsigned(&w, 2);
-        json_key(&w, "status");
-        json_string(&w, health_to_string(s->health));
-        json_key(&w, "exit");
-        json_unsigned(&w, s->health);
-        json_key(&w, "reason");
-        if (s->reason)
-                json_string(&w, s->reason);
-        else
-                json_null(&w);
-
-        json_key(&w, "daemon");
-        json_begin_object(&w);
-        json_key(&w, "running");
-        json_bool(&w, s->running);
-        json_key(&w, "pid");
-        if (s->have_state)
-                json_unsigned(&w, s->state.pid);
-        else
-                json_null(&w);
-        if (s->have_state)
-                json_time(&w, "started", s->state.started);
-        else {
-                json_key(&w, "started");
-                json_null(&w);
-        }
-        json_key(&w, "mode");
-        if (s->have_state && s->state.mode)
-                json_string(&w, s->state.mode);
-        else
-                json_null(&w);
-        json_key(&w, "heals");
-        if (s->have_state)
-                json_unsigned(&w, s->state.heals);
-        else
-                json_null(&w);
-        json_key(&w, "restores");
-        if (s->have_state)
-                json_unsigned(&w, s->state.restores);
-        else
-                json_null(&w);
-        json_key(&w, "reload");
-        if (s->have_state && s->state.reload != DAEMON_RELOAD_NONE) {
-                json_begin_object(&w);
-                json_key(&w, "result");
-                json_string(&w, daemon_reload_to_string(s->state.reload));
-                json_time(&w, "time", s->state.reload_time);
-                json_key(&w, "error");
-                if (s->state.reload_error)
-                        json_string(&w, s->state.reload_error);
-                else
-                        json_null(&w);
-                json_end_object(&w);
-        } else
-                json_null(&w);
-        json_key(&w, "config_changed");
-        if (s->have_state && s->state.fingerprint)
-                json_bool(&w, s->config_changed);
-        else
-                json_null(&w);
-        json_end_object(&w);
-
-        json_key(&w, "hold");
-        json_begin_object(&w);
-        json_key(&w, "held");
-        json_bool(&w, s->held);
-        if (s->held)
-                json_time(&w, "until", hold_wallclock(&s->hold, s->hold.until, now_usec));
-        else {
-                json_key(&w, "until");
-                json_null(&w);
-        }
-        json_key(&w, "reason");
-        if (s->held && s->hold.reason)
-                json_string(&w, s->hold.reason);
-        else
-                json_null(&w);
-        json_end_object(&w);
-
-        json_key(&w, "modules");
-        json_begin_array(&w);
-        for (size_t i = 0; i < s->n_modules; i++) {
-                json_begin_object(&w);
-                json_key(&w, "name");
-                json_string(&w, s->modules[i].name);
-                json_key(&w, "module");
-                if (s->modules[i].guarded)
-                        json_string(&w, s->modules[i].guarded);
-                else
-                        json_null(&w);
-                json_key(&w, "state");
-                json_string(&w, strempty(s->modules[i].state));
-                json_key(&w, "present");
-                json_bool(&w, s->modules[i].ok);
-                json_end_object(&w);
-        }
-        json_end_array(&w);
-
-        json_key(&w, "sysctls");
-        json_begin_array(&w);
-        for (size_t i = 0; i < s->n_sysctls; i++) {
-                const SysctlRow *r = &s->sysctls[i];
-
-                json_begin_object(&w);
-                json_key(&w, "key");
-                json_string(&w, r->key);
-                json_key(&w, "desired");
-                json_string(&w, r->desired);
-                json_key(&w, "actual");
-                if (r->actual)
-                        json_string(&w, r->actual);
-                else
-                        json_null(&w);
-                json_key(&w, "origin");
-                json_string(&w, strempty(r->origin));
-                json_key(&w, "owned");
-                json_bool(&w, r->owned);
-                json_key(&w, "ok");
-                json_bool(&w, r->ok);
-                json_end_object(&w);
-        }
-        json_end_array(&w);
-
-        json_key(&w, "table");
-        if (s->have_sample) {
-                json_begin_object(&w);
-                json_key(&w, "source");
-                json_string(&w, ctstat_source_to_string(s->sample.source));
-                json_key(&w, "count");
-                json_unsigned(&w, s->sample.count);
-                json_key(&w, "max");
-                json_unsigned(&w, s->sample.max);
-                json_key(&w, "percent");
-                json_decimal(&w, s->sample.max == 0 ? 0 : (uint64_t) s->sample.count * 10000 / s->sample.max, 2);
-                json_key(&w, "level");
-                json_string(&w, level_to_string(s->level));
-                json_key(&w, "warning_percent");
-                if (s->crit_percent > 0)
-                        json_unsigned(&w, s->warn_percent);
-                else
-                        json_null(&w);
-                json_key(&w, "critical_percent");
-                if (s->crit_percent > 0)
-                        json_unsigned(&w, s->crit_percent);
-                else
-                        json_null(&w);
-                json_key(&w, "thresholds_from");
-                json_string(&w, s->thresholds_from_daemon ? "daemon" : "configuration");
-                json_counter(&w, &s->sample, "drop", s->sample.drop);
-                json_counter(&w, &s->sample, "early_drop", s->sample.early_drop);
-                json_counter(&w, &s->sample, "insert_failed", s->sample.insert_failed);
-                json_counter(&w, &s->sample, "error", s->sample.error);
-                json_end_object(&w);
-        } else
-                json_null(&w);
-
-        json_key(&w, "events");
-        json_begin_array(&w);
-        for (size_t i = 0; s->have_state && i < s->state.n_events; i++) {
-                const DaemonEvent *e = daemon_state_event(&s->state, i);
-
-                json_begin_object(&w);
-                json_time(&w, "time", e->time);
-                json_key(&w, "event");
-                json_string(&w, e->name);
-                json_key(&w, "message");
-                json_string(&w, e->message);
-                json_end_object(&w);
-        }
-        json_end_array(&w);
-
+        json_unsigned_member(&w, "version", true, 2);
+        json_string_member(&w, "status", health_to_string(s->health));
+        json_unsigned_member(&w, "exit", true, s->health);
+        json_string_member(&w, "reason", s->reason);
+        json_daemon(&w, s);
+        json_hold(&w, s);
+        json_modules(&w, s);
+        json_sysctls(&w, s);
+        json_table(&w, s);
+        json_events(&w, s);
         json_key(&w, "problems");
         json_begin_array(&w);
         STRV_FOREACH(p, s->problems)
                 json_string(&w, *p);
         json_end_array(&w);
-
         json_end_object(&w);
         return json_finish(&w);
 }
 
-static const char status_usage[] =
-        "Usage: ctguard status [--netns] [--json]\n"
-        "\n"
-        "Shows the guarded modules (built in, live or missing), the guarded sysctls (desired\n"
-        "and actual), the conntrack count against the maximum, the drop counters, the hold\n"
-        "state, whether the daemon runs, and its last events.\n"
-        "\n"
-        "     --netns       Instead, every network namespace that tracks connections, fullest\n"
-        "                   first: inode, name, PID, pod/container, count, fill, drops\n"
-        "     --json        One JSON object (schema in ctguard(8))\n"
-        "\n"
-        "Exit status, as monitoring plugins expect: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN;\n"
-        "64 for a usage error. With --netns: 0, or 1 if the namespaces cannot be listed.\n";
+typedef struct StatusArgs {
+        bool json;
+        bool netns;
+} StatusArgs;
+
+static const VerbOption status_options[] = {
+        VERB_OPTION_FLAG("netns", "Instead, every network namespace that tracks connections, fullest first",
+                         StatusArgs, netns),
+        VERB_OPTION_JSON("One JSON object (schema in ctguard(8))", StatusArgs, json),
+        {}
+};
+
+const VerbSyntax verb_status_syntax = {
+        .name = "status",
+        .description =
+                "Shows the guarded modules (built in, live or missing), the guarded sysctls (desired\n"
+                "and actual), the conntrack count against the maximum, the drop counters, the hold\n"
+                "state, whether the daemon runs, and its last events.\n",
+        .options = status_options,
+        .epilogue =
+                "Exit status, as monitoring plugins expect: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN;\n"
+                "64 for a usage error. With --netns: 0, or 1 if the namespaces cannot be listed.\n",
+};
 
 int verb_status(int argc, char *argv[]) {
-        enum { ARG_JSON = _ARG_VERB_FIRST, ARG_NETNS };
-        static const struct option options[] = {
-                COMMON_OPTIONS,
-                { "json",  no_argument, NULL, ARG_JSON },
-                { "netns", no_argument, NULL, ARG_NETNS },
-                {}
-        };
         _cleanup_(config_freep) Config *c = NULL;
         _cleanup_free_ char *sysctl_root = NULL;
         _cleanup_(status_done) Status s = {};
-        bool json = false, netns = false;
-        int opt, r;
+        StatusArgs a = {};
+        int r;
 
-        optind = 0;
-        while ((opt = getopt_long(argc, argv, COMMON_SHORTOPTS, options, NULL)) >= 0) {
-                if (opt == ARG_JSON) {
-                        json = true;
-                        continue;
-                }
-                if (opt == ARG_NETNS) {
-                        netns = true;
-                        continue;
-                }
-                r = verb_other_option(opt, status_usage);
-                if (r >= 0)
-                        return r;
-        }
-        r = verb_no_more_args(argc, argv);
+        r = verb_parse_argv(&verb_status_syntax, argc, argv, &a);
         if (r >= 0)
                 return r;
-        if (netns)
-                return verb_status_netns(json);
+        if (a.netns)
+                return verb_status_netns(a.json);
 
         sysctl_root = verb_sysctl_root();
         if (!sysctl_root)
@@ -819,7 +815,7 @@ int verb_status(int argc, char *argv[]) {
                         s.reason = strdup("failed to collect the status");
         }
 
-        if (json)
+        if (a.json)
                 r = print_json(&s);
         else {
                 print_text(&s);

@@ -21,24 +21,6 @@ static const char * const by_titles[_CT_BY_MAX] = {
         [CT_BY_PROTO] = "PROTO",
 };
 
-static const char usage[] =
-        "Usage: ctguard top [-n N] [--by src,dst,dport,state,proto]... [--netns ID] [--json]\n"
-        "\n"
-        "Dumps the conntrack table of the current network namespace once and lists who fills it:\n"
-        "the N largest counts by source address, destination address, destination port\n"
-        "(\"tcp:443\"), state (\"tcp:ESTABLISHED\", \"tcp:SYN_SENT:UNREPLIED\", \"udp:UNREPLIED\",\n"
-        "\"udp:ASSURED\") and protocol, each with its share of the entries. Equal counts are\n"
-        "listed in address, port or state order. Needs CAP_NET_ADMIN.\n"
-        "\n"
-        "  -n --top=N       List N per dimension (1..100000, default 10)\n"
-        "     --by=WHAT,... Only these dimensions; may be repeated (default: all)\n"
-        "     --netns=ID    The table of another network namespace: a /run/netns name, its\n"
-        "                   inode (as status --netns lists it) or a PID in it; entered for the\n"
-        "                   dump alone, which needs CAP_SYS_ADMIN\n"
-        "     --json        One JSON object: {\"entries\":N,\"truncated\":B,\"interrupted\":B,\n"
-        "                   \"src\":[{\"key\":K,\"count\":C,\"percent\":P},...],...,\n"
-        "                   \"unattributed\":{\"src\":N,...}}\n";
-
 static int print_text(const CtAggregate *a, const bool by[_CT_BY_MAX], size_t n, bool several) {
         bool first = true;
         int r;
@@ -130,105 +112,26 @@ static int print_json(const CtAggregate *a, const bool by[_CT_BY_MAX], size_t n)
         return json_finish(&w);
 }
 
-int verb_top(int argc, char *argv[]) {
+/* Dumps the table into a, saying why not (logged) or what is imprecise about the counts. */
+static int dump_table(CtAggregate *a) {
         _cleanup_free_ char *sysctl_root = NULL;
-        enum { ARG_BY = _ARG_VERB_FIRST, ARG_JSON, ARG_NETNS };
-        static const struct option options[] = {
-                COMMON_OPTIONS,
-                { "top",  required_argument, NULL, 'n' },
-                { "by",   required_argument, NULL, ARG_BY },
-                { "json", no_argument,       NULL, ARG_JSON },
-                { "netns", required_argument, NULL, ARG_NETNS },
-                {}
-        };
-        _cleanup_(ct_aggregate_freep) CtAggregate *a = NULL;
-        _cleanup_(verb_netns_leavep) int netns_saved = -EBADF;
-        bool by[_CT_BY_MAX] = {}, any_by = false, json = false;
-        const char *netns = NULL;
-        unsigned n = TOP_N_DEFAULT;
-        CtLimits limits = CT_LIMITS_COMMAND;
-        size_t n_by = 0;
-        int c, r;
-
-        optind = 0;
-        while ((c = getopt_long(argc, argv, COMMON_SHORTOPTS "n:", options, NULL)) >= 0)
-                switch (c) {
-                case 'n':
-                        if (parse_unsigned(optarg, &n) < 0 || n < 1 || n > TOP_N_MAX) {
-                                log_error("Invalid -n '%s': expected 1..%u.", optarg, TOP_N_MAX);
-                                return EX_USAGE;
-                        }
-                        break;
-                case ARG_BY: {
-                        unsigned mask;
-
-                        if (ct_by_mask_from_string(optarg, &mask) < 0) {
-                                log_error("Invalid --by '%s': expected a comma list of src, dst, dport, state and proto.",
-                                          optarg);
-                                return EX_USAGE;
-                        }
-                        for (CtBy b = 0; b < _CT_BY_MAX; b++)
-                                if (mask & CT_BY_MASK(b))
-                                        by[b] = true;
-                        any_by = true;
-                        break;
-                }
-                case ARG_JSON:
-                        json = true;
-                        break;
-                case ARG_NETNS:
-                        netns = optarg;
-                        break;
-                default:
-                        r = verb_other_option(c, usage);
-                        if (r >= 0)
-                                return r;
-                }
-        r = verb_no_more_args(argc, argv);
-        if (r >= 0)
-                return r;
-        for (CtBy b = 0; b < _CT_BY_MAX; b++) {
-                if (!any_by)
-                        by[b] = true;
-                n_by += by[b];
-                if (by[b])
-                        limits.dims |= CT_BY_MASK(b);   /* count only what is shown */
-        }
-
-        r = ct_aggregate_new(&limits, &a);
-        if (r < 0)
-                return log_oom(), EXIT_FAILURE;
-
-        /* Entered for the dump alone: everything from here to the end reads that namespace. */
-        if (netns) {
-                r = verb_netns_enter(netns, &netns_saved);
-                if (r < 0)
-                        return r == -EINVAL ? EX_USAGE : EXIT_FAILURE;
-        }
+        int r;
 
         /* Dumping would make the kernel load nf_conntrack if it is not there: say so instead. */
         sysctl_root = verb_sysctl_root();
         if (!sysctl_root)
-                return log_oom(), EXIT_FAILURE;
-        if (!ctstat_conntrack_loaded(arg_root)) {
-                log_error("nf_conntrack is not loaded (no %s/net/netfilter/nf_conntrack_count): no table to list.",
-                          sysctl_root);
-                return EXIT_FAILURE;
-        }
+                return log_oom();
+        if (!ctstat_conntrack_loaded(arg_root))
+                return log_error_errno(-ENOENT, "nf_conntrack is not loaded (no %s/net/netfilter/nf_conntrack_count): "
+                                       "no table to list.", sysctl_root);
 
         r = ct_dump_all(a);
-        if (r == -EPERM || r == -EACCES) {
-                log_error_errno(r, "Reading the conntrack table needs CAP_NET_ADMIN: %m");
-                return EXIT_FAILURE;
-        }
-        if (r == -EPROTONOSUPPORT || r == -ENOENT || r == -EOPNOTSUPP) {
-                log_error_errno(r, "ctnetlink is not available (is nf_conntrack_netlink loaded?): %m");
-                return EXIT_FAILURE;
-        }
-        if (r < 0) {
-                log_error_errno(r, "Failed to dump the conntrack table: %m");
-                return EXIT_FAILURE;
-        }
+        if (r == -EPERM || r == -EACCES)
+                return log_error_errno(r, "Reading the conntrack table needs CAP_NET_ADMIN: %m");
+        if (r == -EPROTONOSUPPORT || r == -ENOENT || r == -EOPNOTSUPP)
+                return log_error_errno(r, "ctnetlink is not available (is nf_conntrack_netlink loaded?): %m");
+        if (r < 0)
+                return log_error_errno(r, "Failed to dump the conntrack table: %m");
 
         if (ct_aggregate_truncated(a))
                 log_warning("Stopped after %" PRIu64 " entries (the limit); counts are lower bounds.",
@@ -239,8 +142,94 @@ int verb_top(int argc, char *argv[]) {
                             ct_aggregate_unattributed_max(a));
         if (ct_aggregate_interrupted(a))
                 log_warning("The table changed during the dump; some entries may be missing or counted twice.");
+        return 0;
+}
 
-        r = json ? print_json(a, by, n) : print_text(a, by, n, n_by > 1);
+typedef struct TopArgs {
+        unsigned n;
+        unsigned by_mask;               /* 0: every dimension */
+        const char *netns;              /* NULL: this namespace */
+        bool json;
+} TopArgs;
+
+static int parse_top_n(const char *arg, void *dest) {
+        unsigned *n = dest;
+
+        if (parse_unsigned(arg, n) < 0 || *n < 1 || *n > TOP_N_MAX)
+                return log_error_errno(-EINVAL, "Invalid -n '%s': expected 1..%u.", arg, TOP_N_MAX);
+        return 0;
+}
+
+static int parse_by(const char *arg, void *dest) {
+        unsigned mask;
+
+        if (ct_by_mask_from_string(arg, &mask) < 0)
+                return log_error_errno(-EINVAL, "Invalid --by '%s': expected a comma list of src, "
+                                       "dst, dport, state and proto.", arg);
+        *(unsigned *) dest |= mask;     /* --by may be repeated */
+        return 0;
+}
+
+static const VerbOption top_options[] = {
+        { "top", 'n', "N", "List N per dimension (1..100000, default 10)",
+          parse_top_n, offsetof(TopArgs, n) },
+        { "by", 0, "WHAT,...", "Only these dimensions; may be repeated (default: all)",
+          parse_by, offsetof(TopArgs, by_mask) },
+        VERB_OPTION_STRING("netns", "ID", "The table of another network namespace: a /run/netns name, its\n"
+                           "inode (as status --netns lists it) or a PID in it; entered for the\n"
+                           "dump alone, which needs CAP_SYS_ADMIN", TopArgs, netns),
+        VERB_OPTION_JSON("One JSON object: {\"entries\":N,\"truncated\":B,\"interrupted\":B,\n"
+                         "\"src\":[{\"key\":K,\"count\":C,\"percent\":P},...],...,\n"
+                         "\"unattributed\":{\"src\":N,...}}", TopArgs, json),
+        {}
+};
+
+const VerbSyntax verb_top_syntax = {
+        .name = "top",
+        .description =
+                "Dumps the conntrack table of the current network namespace once and lists who fills it:\n"
+                "the N largest counts by source address, destination address, destination port\n"
+                "(\"tcp:443\"), state (\"tcp:ESTABLISHED\", \"tcp:SYN_SENT:UNREPLIED\", \"udp:UNREPLIED\",\n"
+                "\"udp:ASSURED\") and protocol, each with its share of the entries. Equal counts are\n"
+                "listed in address, port or state order. Needs CAP_NET_ADMIN.\n",
+        .options = top_options,
+};
+
+int verb_top(int argc, char *argv[]) {
+        _cleanup_(ct_aggregate_freep) CtAggregate *a = NULL;
+        _cleanup_(verb_netns_leavep) int netns_saved = -EBADF;
+        TopArgs args = { .n = TOP_N_DEFAULT };
+        bool by[_CT_BY_MAX] = {};
+        CtLimits limits = CT_LIMITS_COMMAND;
+        size_t n_by = 0;
+        int r;
+
+        r = verb_parse_argv(&verb_top_syntax, argc, argv, &args);
+        if (r >= 0)
+                return r;
+        for (CtBy b = 0; b < _CT_BY_MAX; b++) {
+                by[b] = args.by_mask == 0 || (args.by_mask & CT_BY_MASK(b));
+                n_by += by[b];
+                if (by[b])
+                        limits.dims |= CT_BY_MASK(b);   /* count only what is shown */
+        }
+
+        r = ct_aggregate_new(&limits, &a);
+        if (r < 0)
+                return log_oom(), EXIT_FAILURE;
+
+        /* Entered for the dump alone: everything from here to the end reads that namespace. */
+        if (args.netns) {
+                r = verb_netns_enter(args.netns, &netns_saved);
+                if (r < 0)
+                        return r == -EINVAL ? EX_USAGE : EXIT_FAILURE;
+        }
+
+        r = dump_table(a);
+        if (r < 0)
+                return EXIT_FAILURE;
+
+        r = args.json ? print_json(a, by, args.n) : print_text(a, by, args.n, n_by > 1);
         if (r < 0) {
                 log_error_errno(r, "Failed to write the result: %m");
                 return EXIT_FAILURE;

@@ -4,6 +4,10 @@
 #include "snapshot.h"
 #include "sysctl.h"
 
+bool sysctl_setting_followed(const SysctlSetting *s) {
+        return s && s->origin && streq(s->origin, CONFIG_ORIGIN_FOLLOWED);
+}
+
 int config_add_followed(Config *c, const char *sysctl_root) {
         _cleanup_strv_free_ char **paths = NULL;
         int r;
@@ -16,7 +20,7 @@ int config_add_followed(Config *c, const char *sysctl_root) {
                 _cleanup_free_ char *v = NULL;
                 const SysctlSetting *s = config_find_sysctl(c, *p);
 
-                if (s && !(s->origin && streq(s->origin, CONFIG_ORIGIN_FOLLOWED)))
+                if (s && !sysctl_setting_followed(s))
                         continue;       /* assigned: owned, not followed */
                 r = sysctl_read(sysctl_root, *p, &v);
                 if (r == -ENOENT || r == -EACCES)

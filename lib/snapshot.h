@@ -9,3 +9,6 @@
  * configuration: the daemon follows these keys itself. Keys that do not exist or cannot be
  * read are skipped. */
 int config_add_followed(Config *c, const char *sysctl_root);
+
+/* Whether a setting is one of those: followed (any value is right), not owned. NULL: false. */
+bool sysctl_setting_followed(const SysctlSetting *s);

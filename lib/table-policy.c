@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 
+#include <inttypes.h>
 #include <limits.h>
+#include <stdio.h>
 
 #include "macro.h"
 #include "table-policy.h"
@@ -40,13 +42,28 @@ static uint64_t mul_sat(uint64_t a, uint64_t b) {
         return r;
 }
 
-unsigned table_percent(uint64_t count, uint64_t max) {
+uint64_t table_fraction(uint64_t count, uint64_t max, uint64_t unit) {
         if (max == 0)
                 return 0;
-        if (count <= UINT64_MAX / 100)
-                return (unsigned) MIN(count * 100 / max, (uint64_t) UINT_MAX);
+        if (count <= UINT64_MAX / unit)
+                return count * unit / max;
         /* Only reachable with absurd counts; dividing first loses nothing that matters. */
-        return (unsigned) MIN(count / (max / 100 + 1), (uint64_t) UINT_MAX);
+        return count / (max / unit + 1);
+}
+
+unsigned table_percent(uint64_t count, uint64_t max) {
+        return (unsigned) MIN(table_fraction(count, max, 100), (uint64_t) UINT_MAX);
+}
+
+const char *table_percent_format(uint64_t count, uint64_t max, char buf[static TABLE_PERCENT_FORMAT_MAX]) {
+        uint64_t permille = table_fraction(count, max, 1000);
+
+        snprintf(buf, TABLE_PERCENT_FORMAT_MAX, "%" PRIu64 ".%" PRIu64 "%%", permille / 10, permille % 10);
+        return buf;
+}
+
+bool table_full_recent(usec_t event_time, usec_t now) {
+        return now < event_time || now - event_time < TABLE_FULL_RECENT_USEC;
 }
 
 /* Everything is compared in half points (count * 200 against half_points * max), exact in

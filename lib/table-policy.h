@@ -130,6 +130,18 @@ unsigned table_clear_half_points(unsigned threshold);
 /* count * 100 / max rounded down, 0 if max is 0; saturates instead of overflowing. */
 unsigned table_percent(uint64_t count, uint64_t max);
 
+/* count * unit / max rounded down (unit 100: percent, 1000: tenths, 10000: hundredths), 0 if
+ * max is 0; saturates like table_percent(). Every reader shows the fill through this. */
+uint64_t table_fraction(uint64_t count, uint64_t max, uint64_t unit);
+
+/* "96.2%": the fill in tenths of a percent, rounded down, as messages and status show it. */
+#define TABLE_PERCENT_FORMAT_MAX 24u
+const char *table_percent_format(uint64_t count, uint64_t max, char buf[static TABLE_PERCENT_FORMAT_MAX]);
+
+/* Whether a table-full event at event_time still means "full now" at now (the same clock):
+ * within TABLE_FULL_RECENT_USEC, or in the future of a clock that went back. */
+bool table_full_recent(usec_t event_time, usec_t now);
+
 /* The increase of a summed per-CPU kernel counter from before to now: exact across the wrap of
  * one CPU's 32-bit counter; if the counter went down otherwise (the module was reloaded and the
  * counters started from zero), the new value, with *ret_reset set. Shared by every counter

@@ -276,6 +276,60 @@ START_TEST(test_percent) {
 }
 END_TEST
 
+/* The fill readers show: whole percent (journal fields), tenths (messages, status), hundredths
+ * (status --json), all rounded down, with table_percent()'s saturation. */
+static const struct {
+        uint64_t count, max;
+        unsigned unit;
+        uint64_t fraction;
+        const char *formatted;
+} fraction_cases[] = {
+        { 0, 0, 1000, 0, "0.0%" },
+        { 5, 0, 1000, 0, "0.0%" },
+        { 209715, 262144, 100, 79, "79.9%" },
+        { 209715, 262144, 1000, 799, "79.9%" },
+        { 209715, 262144, 10000, 7999, "79.9%" },
+        { 252101, 262144, 1000, 961, "96.1%" },
+        { 1, 150, 1000, 6, "0.6%" },
+        { 262144, 262144, 10000, 10000, "100.0%" },
+        { 300000, 262144, 1000, 1144, "114.4%" },
+        { UINT64_MAX, UINT64_MAX, 1000, 999, "99.9%" },        /* saturates, as table_percent() */
+        { UINT64_MAX, UINT64_MAX, 100, 99, "99.9%" },
+};
+
+START_TEST(test_fraction) {
+        char buf[TABLE_PERCENT_FORMAT_MAX];
+
+        ck_assert_uint_eq(table_fraction(fraction_cases[_i].count, fraction_cases[_i].max,
+                                         fraction_cases[_i].unit), fraction_cases[_i].fraction);
+        ck_assert_str_eq(table_percent_format(fraction_cases[_i].count, fraction_cases[_i].max, buf),
+                         fraction_cases[_i].formatted);
+        if (fraction_cases[_i].unit == 100)
+                ck_assert_uint_eq(table_percent(fraction_cases[_i].count, fraction_cases[_i].max),
+                                  fraction_cases[_i].fraction);
+}
+END_TEST
+
+/* A table-full event means "full now" for TABLE_FULL_RECENT_USEC, to the daemon and every
+ * reader; a clock that went back keeps it recent rather than dropping the alarm. */
+static const struct {
+        usec_t event, now;
+        bool recent;
+} recent_cases[] = {
+        { 1000 * S, 1000 * S, true },
+        { 1000 * S, 1000 * S + TABLE_FULL_RECENT_USEC - 1, true },
+        { 1000 * S, 1000 * S + TABLE_FULL_RECENT_USEC, false },
+        { 1000 * S, 5000 * S, false },
+        { 1000 * S, 999 * S, true },
+        { USEC_INFINITY - 1, USEC_INFINITY - 1, true },         /* no overflow */
+};
+
+START_TEST(test_full_recent) {
+        ck_assert(table_full_recent(recent_cases[_i].event, recent_cases[_i].now) ==
+                  recent_cases[_i].recent);
+}
+END_TEST
+
 static const struct {
         uint64_t count, max;
         TableLevel level;
@@ -326,6 +380,8 @@ static Suite *suite(void) {
         tcase_add_test(tc, test_event_fields);
         tcase_add_loop_test(tc, test_config, 0, ELEMENTSOF(config_cases));
         tcase_add_loop_test(tc, test_percent, 0, ELEMENTSOF(percent_cases));
+        tcase_add_loop_test(tc, test_fraction, 0, ELEMENTSOF(fraction_cases));
+        tcase_add_loop_test(tc, test_full_recent, 0, ELEMENTSOF(recent_cases));
         tcase_add_loop_test(tc, test_level_plain, 0, ELEMENTSOF(plain_cases));
         tcase_add_test(tc, test_clear);
         tcase_add_test(tc, test_names);
