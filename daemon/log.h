@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <syslog.h>
 
+#include "events.h"
 #include "macro.h"
 
 /* Logging for the daemon and the command: the journal (with structured fields) when running
@@ -49,7 +50,7 @@ int log_internal(int level, int error, const char *file, int line, const char *f
 typedef void (*LogEventHook)(void *userdata, int level, const char *event, const char *message);
 void log_set_event_hook(LogEventHook hook, void *userdata);
 
-/* A machine-readable event: CTGUARD_EVENT=event plus extra "KEY=value" fields (NULL-ended),
- * with a human message. On the console the event name leads the message. */
-void log_event(int level, const char *event, const char * const *fields, const char *format, ...)
-        _printf_(4, 5);
+/* A machine-readable event: CTGUARD_EVENT=, MESSAGE_ID= and PRIORITY= from the event's row in
+ * events.c, plus extra "KEY=value" fields (NULL-ended), with a human message. On the console
+ * the event name leads the message. */
+void log_event(EventId id, const char * const *fields, const char *format, ...) _printf_(3, 4);

@@ -198,7 +198,7 @@ static void log_config_loaded(const Config *c, const char *why) {
                 field = NULL;
         const char *fields[] = { field, NULL };
 
-        log_event(LOG_INFO, "config-loaded", field ? fields : NULL,
+        log_event(EVENT_CONFIG_LOADED, field ? fields : NULL,
                   "Configuration %s: mode %s, %zu sysctl(s) guarded%s, %zu file(s) read.", why,
                   guard_mode_to_string(c->mode), c->n_sysctls,
                   c->sysctl_snapshot ? " (none assigned: the netfilter sysctls are followed)" : "",
@@ -226,11 +226,11 @@ int manager_reload(Manager *m) {
                         first = NULL;
                 const char *fields[] = { count, first, NULL };
                 if (r == -EINVAL)
-                        log_event(LOG_ERR, "config-rejected", count ? fields : NULL,
+                        log_event(EVENT_CONFIG_REJECTED, count ? fields : NULL,
                                   "Configuration rejected with %zu error(s), keeping the previous one.",
                                   errors.n);
                 else
-                        log_event(LOG_ERR, "config-rejected", NULL,
+                        log_event(EVENT_CONFIG_REJECTED, NULL,
                                   "Failed to reload the configuration, keeping the previous one: %s",
                                   strerror(-r));
                 if (m->publisher)

@@ -104,8 +104,7 @@ static void fields_done(Fields *f) {
         f->n = 0;
 }
 
-#define EVENT(level, event, f, ...)                                                   \
-        log_event((level), (event), (const char * const *) (f)->s, __VA_ARGS__)
+#define EVENT(event, f, ...) log_event((event), (const char * const *) (f)->s, __VA_ARGS__)
 
 _printf_(3, 0) static void on_kmod_log(void *userdata, int priority, const char *format, va_list ap) {
         char buf[512];
@@ -237,7 +236,7 @@ static int guard_resolve(ModuleGuard *g) {
                 switch (e->resolution) {
                 case MODULE_RESOLUTION_GONE:
                         successor = module_legacy_successor(name);
-                        EVENT(LOG_INFO, "module-skipped", &f,
+                        EVENT(EVENT_MODULE_SKIPPED, &f,
                               "Module %s does not exist on this kernel (not in %s)%s%s%s, skipping it.",
                               name, module_context_dir(g->modules),
                               successor ? "; it was merged into " : "", strempty(successor),
@@ -245,7 +244,7 @@ static int guard_resolve(ModuleGuard *g) {
                         skipped++;
                         break;
                 case MODULE_RESOLUTION_MERGED:
-                        EVENT(LOG_INFO, "module-skipped", &f,
+                        EVENT(EVENT_MODULE_SKIPPED, &f,
                               "Module %s does not exist on this kernel: it was merged into %s, which is present. Skipping it.",
                               name, target);
                         skipped++;
@@ -261,7 +260,10 @@ static int guard_resolve(ModuleGuard *g) {
                                  name, target, target);
                         e->module = TAKE_PTR(target);
                         break;
-                default:
+                case MODULE_RESOLUTION_MODULE:
+                case MODULE_RESOLUTION_UNKNOWN:
+                case _MODULE_RESOLUTION_MAX:
+                case _MODULE_RESOLUTION_INVALID:
                         if (module_listed(entries, i, name)) {
                                 skipped++;
                                 break;
@@ -309,7 +311,7 @@ static void report_held(const Hold *h) {
                                 h->until > now ? (h->until - now + USEC_PER_SEC - 1) /
                                                  USEC_PER_SEC * USEC_PER_SEC : 0);
         }
-        EVENT(LOG_NOTICE, "held", &f, "On hold%s%s%s, %s%s: healing nothing, still reporting.",
+        EVENT(EVENT_HELD, &f, "On hold%s%s%s, %s%s: healing nothing, still reporting.",
               h->reason ? " (" : "", strempty(h->reason), h->reason ? ")" : "",
               h->until == USEC_INFINITY ? "until released" : "for another ",
               h->until == USEC_INFINITY ? "" : span);
@@ -342,15 +344,17 @@ static void guard_refresh_hold(ModuleGuard *g) {
                 break;
         case HOLD_TRANSITION_EXPIRED:
                 guard_set_held(g, false);
-                log_event(LOG_NOTICE, "hold-expired", NULL, "The hold has ended, guarding again.");
+                log_event(EVENT_HOLD_EXPIRED, NULL, "The hold has ended, guarding again.");
                 break;
         case HOLD_TRANSITION_RELEASED:
                 guard_set_held(g, false);
                 module_policy_reset(&g->policy);
-                log_event(LOG_NOTICE, "released", NULL,
+                log_event(EVENT_RELEASED, NULL,
                           "Released: guarding again, flap guard and backoff cleared.");
                 break;
-        default:
+        case HOLD_TRANSITION_NONE:
+        case _HOLD_TRANSITION_MAX:
+        case _HOLD_TRANSITION_INVALID:
                 break;
         }
 
@@ -378,12 +382,12 @@ static void report_blocked(GuardedModule *e, ModuleBlock b, const char *who) {
         if (who && !streq(who, e->module))
                 fields_add(&f, "CTGUARD_BLOCKED_BY=%s", who);
         if (who && !streq(who, e->module))
-                EVENT(LOG_WARNING, "module-blocked", &f,
+                EVENT(EVENT_MODULE_BLOCKED, &f,
                       "Module %s is missing and not loaded: its dependency %s %s in modprobe.d.",
                       e->module, who,
                       b == MODULE_BLOCK_BLACKLIST ? "is blacklisted" : "has an install command");
         else
-                EVENT(LOG_WARNING, "module-blocked", &f,
+                EVENT(EVENT_MODULE_BLOCKED, &f,
                       "Module %s is missing and not loaded: it %s in modprobe.d.", e->module,
                       b == MODULE_BLOCK_BLACKLIST ? "is blacklisted" :
                       "has an install command (ctguard runs no commands)");
@@ -397,7 +401,7 @@ static void report_missing(GuardedModule *e, const char *why) {
                 return;
         e->missing_reported = true;
         fields_add(&f, "CTGUARD_MODULE=%s", e->module);
-        EVENT(LOG_WARNING, "module-missing", &f, "Module %s is not loaded; %s.", e->module, why);
+        EVENT(EVENT_MODULE_MISSING, &f, "Module %s is not loaded; %s.", e->module, why);
         fields_done(&f);
 }
 
@@ -428,7 +432,7 @@ static void report_chain(ModuleGuard *g) {
 
         fields_add(&f, "CTGUARD_MODULES=%s", fieldv);
         fields_add(&f, "CTGUARD_BUILTIN=%u", builtin);
-        EVENT(LOG_INFO, "module-chain-present", &f, "Module chain present: %s.", list);
+        EVENT(EVENT_MODULE_CHAIN_PRESENT, &f, "Module chain present: %s.", list);
         fields_done(&f);
 }
 
@@ -539,7 +543,7 @@ static void guard_heal(ModuleGuard *g, const ModulePolicyInput *in) {
                            (unsigned long long) (done - MIN(g->lost_at ?: start, done)));
                 if (options)
                         fields_add(&f, "CTGUARD_OPTIONS=%s", options);
-                EVENT(LOG_NOTICE, "module-reloaded", &f, "Module %s loaded again%s%s.", e->module,
+                EVENT(EVENT_MODULE_RELOADED, &f, "Module %s loaded again%s%s.", e->module,
                       options ? " with " : "", strempty(options));
                 fields_done(&f);
         }
@@ -561,7 +565,7 @@ static void guard_heal(ModuleGuard *g, const ModulePolicyInput *in) {
                 fields_add(&f, "CTGUARD_MODULE=%s", strempty(failed_module));
                 fields_add(&f, "CTGUARD_ERRNO=%d", failed_errno);
                 fields_add(&f, "CTGUARD_RETRY_USEC=%llu", (unsigned long long) o.retry_in);
-                EVENT(LOG_ERR, "module-load-failed", &f,
+                EVENT(EVENT_MODULE_LOAD_FAILED, &f,
                       "Failed to load module %s: %s. Retrying in %s.", strempty(failed_module),
                       strerror(failed_errno), format_timespan(span, sizeof(span), o.retry_in));
                 fields_done(&f);
@@ -576,7 +580,7 @@ static void guard_heal(ModuleGuard *g, const ModulePolicyInput *in) {
 
                 latency = done - MIN(g->lost_at ?: start, done);
                 fields_add(&f, "CTGUARD_LATENCY_USEC=%llu", (unsigned long long) latency);
-                EVENT(LOG_INFO, "module-chain-restored", &f,
+                EVENT(EVENT_MODULE_CHAIN_RESTORED, &f,
                       "Module chain restored and sysctls applied, %s after the loss was seen.",
                       format_timespan(span, sizeof(span),
                                       latency < USEC_PER_MSEC ? latency :
@@ -595,7 +599,7 @@ static void guard_heal(ModuleGuard *g, const ModulePolicyInput *in) {
                                              in->reload_interval));
                 fields_add(&f, "CTGUARD_INTERVAL_USEC=%llu",
                            (unsigned long long) in->reload_interval);
-                EVENT(LOG_CRIT, "module-flapping", &f,
+                EVENT(EVENT_MODULE_FLAPPING, &f,
                       "The module chain was reloaded more than %u times within %s: something keeps unloading it. Healing stops until the window has passed, the configuration is reloaded or 'ctguard release' is run.",
                       in->reload_burst, format_timespan(span, sizeof(span), in->reload_interval));
                 fields_done(&f);
@@ -762,7 +766,8 @@ static void guard_check(ModuleGuard *g) {
         case MODULE_VERDICT_BACKOFF:
                 arm_retry(g, g->policy.retry_at);
                 break;
-        default:
+        case _MODULE_VERDICT_MAX:
+        case _MODULE_VERDICT_INVALID:
                 break;
         }
 

@@ -102,9 +102,8 @@ static _printf_(2, 3) void fields_add(Fields *f, const char *format, ...) {
 
 /* An event about one key: CTGUARD_KEY= and CTGUARD_NEW= always, CTGUARD_OLD= when something
  * was read, CTGUARD_ERRNO= for failures; the caller may add more before. */
-static _printf_(7, 8) void report(int level, const char *event, const SysctlEntry *e,
-                                  const char *old, int error, Fields *f, const char *format,
-                                  ...) {
+static _printf_(6, 7) void report(EventId event, const SysctlEntry *e, const char *old,
+                                  int error, Fields *f, const char *format, ...) {
         _cleanup_free_ char *message = NULL;
         va_list ap;
         int r;
@@ -122,7 +121,7 @@ static _printf_(7, 8) void report(int level, const char *event, const SysctlEntr
         if (r < 0)
                 message = NULL;
 
-        log_event(level, event, (const char * const *) f->s, "%s",
+        log_event(event, (const char * const *) f->s, "%s",
                   message ?: "(out of memory formatting the message)");
 }
 
@@ -139,31 +138,31 @@ static void report_decision(SysctlGuard *g, const SysctlEntry *e, SysctlAction a
         case SYSCTL_ACTION_REPORT_RESTORED:
                 if (e->state.followed) {
                         fields_add(&f, "CTGUARD_REASON=module-reload");
-                        report(LOG_NOTICE, "sysctl-restored", e, old, 0, &f,
+                        report(EVENT_SYSCTL_RESTORED, e, old, 0, &f,
                                "Restored %s: %s -> %s (followed; its module was reloaded and "
                                "reset it).", e->key, old, e->desired);
                 } else
-                        report(LOG_NOTICE, "sysctl-restored", e, old, 0, &f,
+                        report(EVENT_SYSCTL_RESTORED, e, old, 0, &f,
                                "Restored %s: %s -> %s (%s).", e->key, old, e->desired,
                                e->origin);
                 break;
 
         case SYSCTL_ACTION_REPORT_ADOPTED:
                 /* old is the value kept before, e->desired already the one adopted. */
-                report(LOG_INFO, "sysctl-adopted", e, old, 0, &f,
+                report(EVENT_SYSCTL_ADOPTED, e, old, 0, &f,
                        "%s was set to %s (was %s); not assigned in [Sysctl], so ctguard keeps "
                        "the new value.", e->key, e->desired, strempty(old));
                 break;
 
         case SYSCTL_ACTION_REPORT_DRIFT:
                 if (e->state.followed)
-                        report(LOG_WARNING, "sysctl-drift", e, old, 0, &f,
+                        report(EVENT_SYSCTL_DRIFT, e, old, 0, &f,
                                "%s is %s after its module was reloaded, followed %s; not "
                                "restoring: %s.", e->key, old, e->desired,
                                g->mode == GUARD_MODE_MONITOR ? "Mode=monitor" :
                                                                "held for maintenance");
                 else
-                        report(LOG_WARNING, "sysctl-drift", e, old, 0, &f,
+                        report(EVENT_SYSCTL_DRIFT, e, old, 0, &f,
                                "%s is %s, configured %s (%s); not restoring: %s.", e->key, old,
                                e->desired, e->origin,
                                g->mode == GUARD_MODE_MONITOR ? "Mode=monitor" :
@@ -171,21 +170,21 @@ static void report_decision(SysctlGuard *g, const SysctlEntry *e, SysctlAction a
                 break;
 
         case SYSCTL_ACTION_REPORT_UNAVAILABLE:
-                report(LOG_NOTICE, "sysctl-unavailable", e, NULL, 0, &f,
+                report(EVENT_SYSCTL_UNAVAILABLE, e, NULL, 0, &f,
                        "%s does not exist on this kernel (its module may not be loaded); "
                        "it will be set to %s when it appears.", e->key, e->desired);
                 break;
 
         case SYSCTL_ACTION_REPORT_READ_FAILED:
                 fields_add(&f, "CTGUARD_OP=read");
-                report(LOG_WARNING, "sysctl-failed", e, NULL, error, &f,
+                report(EVENT_SYSCTL_FAILED, e, NULL, error, &f,
                        "Failed to read %s: %s; will keep looking.", e->key, strerror(error));
                 break;
 
         case SYSCTL_ACTION_REPORT_FIGHT:
                 fields_add(&f, "CTGUARD_RESTORES=%u", SYSCTL_FIGHT_BURST);
                 fields_add(&f, "CTGUARD_WINDOW=%s", window);
-                report(LOG_WARNING, "sysctl-fight", e, old, 0, &f,
+                report(EVENT_SYSCTL_FIGHT, e, old, 0, &f,
                        "%s keeps changing: set to %s again after %u restores to %s within %s "
                        "(%lu restores in total). Something else sets it; leaving it alone for "
                        "%s or until the configuration is reloaded.", e->key, old,
@@ -197,12 +196,12 @@ static void report_decision(SysctlGuard *g, const SysctlEntry *e, SysctlAction a
                 if (old && e->desired && sysctl_value_equal(old, e->desired))
                         /* Found by the probe at start: right for now, but not for ctguard to
                          * keep right. */
-                        report(LOG_WARNING, "sysctl-readonly", e, old, error, &f,
+                        report(EVENT_SYSCTL_READONLY, e, old, error, &f,
                                "%s is read-only here (%s); it holds %s as configured (%s), "
                                "but ctguard could not put it back if it changed.", e->key,
                                strerror(error), e->desired, e->origin);
                 else
-                        report(LOG_WARNING, "sysctl-readonly", e, old, error, &f,
+                        report(EVENT_SYSCTL_READONLY, e, old, error, &f,
                                "%s is read-only here (%s); it stays %s instead of %s (%s). Not "
                                "retrying until the configuration is reloaded.", e->key,
                                strerror(error), strempty(old), strempty(e->desired), e->origin);
@@ -211,7 +210,7 @@ static void report_decision(SysctlGuard *g, const SysctlEntry *e, SysctlAction a
         case SYSCTL_ACTION_REPORT_FAILED:
                 fields_add(&f, "CTGUARD_OP=write");
                 if (e->state.followed) {
-                        report(LOG_WARNING, "sysctl-failed", e, old, error, &f,
+                        report(EVENT_SYSCTL_FAILED, e, old, error, &f,
                                "Failed to restore %s from %s to %s after its module was "
                                "reloaded: %s; following the value it has now.", e->key,
                                strempty(old), strempty(e->desired), strerror(error));
@@ -219,17 +218,22 @@ static void report_decision(SysctlGuard *g, const SysctlEntry *e, SysctlAction a
                 }
                 if (error == EBADMSG) {
                         fields_add(&f, "CTGUARD_READBACK=%s", strempty(readback));
-                        report(LOG_WARNING, "sysctl-failed", e, old, error, &f,
+                        report(EVENT_SYSCTL_FAILED, e, old, error, &f,
                                "Wrote %s to %s, but it reads back as %s (the kernel clamps or "
                                "reinterprets this value); retrying every %s.", e->desired,
                                e->key, strempty(readback), retry);
                 } else
-                        report(LOG_WARNING, "sysctl-failed", e, old, error, &f,
+                        report(EVENT_SYSCTL_FAILED, e, old, error, &f,
                                "Failed to restore %s from %s to %s: %s; retrying every %s.",
                                e->key, strempty(old), e->desired, strerror(error), retry);
                 break;
 
-        default:
+        /* Acted on by entry_check(), nothing to report. */
+        case SYSCTL_ACTION_NONE:
+        case SYSCTL_ACTION_RESTORE:
+        case SYSCTL_ACTION_FOLLOW:
+        case _SYSCTL_ACTION_MAX:
+        case _SYSCTL_ACTION_INVALID:
                 break;
         }
 }
@@ -327,7 +331,7 @@ static void entry_check(SysctlGuard *g, SysctlEntry *e, usec_t now, bool rearm) 
         if (d.appeared) {
                 _cleanup_(fields_done) Fields f = {};
 
-                report(LOG_INFO, "sysctl-available", e, value, 0, &f, "%s appeared.", e->key);
+                report(EVENT_SYSCTL_AVAILABLE, e, value, 0, &f, "%s appeared.", e->key);
         }
         if (d.fight_over)
                 log_info("The fight window for %s has passed; guarding it again.", e->key);
@@ -905,7 +909,9 @@ void sysctl_guard_counts(const SysctlGuard *g, SysctlGuardCounts *ret) {
                 case SYSCTL_KEY_FIGHT:
                         c.fighting++;
                         break;
-                default:
+                case SYSCTL_KEY_UNKNOWN:
+                case _SYSCTL_KEY_STATUS_MAX:
+                case _SYSCTL_KEY_STATUS_INVALID:
                         break;
                 }
         }

@@ -163,14 +163,51 @@ static void add_time_to_full(TableGuard *g, uint64_t max, Fields *f, char *text,
         snprintf(text, size, "; %s", table_growth_format(buf, sizeof(buf), rate, seconds));
 }
 
+/* The journal event of each of the policy's and the counters' kinds: lib/ names them, the
+ * daemon logs them, and a kind without an event does not compile (-Wswitch-enum). */
+EventId table_event_id(TableEventType t) {
+        switch (t) {
+        case TABLE_EVENT_WARN:
+                return EVENT_TABLE_WARN;
+        case TABLE_EVENT_CRIT:
+                return EVENT_TABLE_CRIT;
+        case TABLE_EVENT_OK:
+                return EVENT_TABLE_OK;
+        case TABLE_EVENT_FULL:
+                return EVENT_TABLE_FULL;
+        case _TABLE_EVENT_MAX:
+        case _TABLE_EVENT_INVALID:
+                break;
+        }
+        return _EVENT_INVALID;
+}
+
+EventId table_counter_event_id(TableCounter c) {
+        switch (c) {
+        case TABLE_COUNTER_INSERT_FAILED:
+                return EVENT_TABLE_INSERT_FAILED;
+        case TABLE_COUNTER_EARLY_DROP:
+                return EVENT_TABLE_EARLY_DROP;
+        case TABLE_COUNTER_CHAIN_TOO_LONG:
+                return EVENT_TABLE_CHAIN_TOO_LONG;
+        case TABLE_COUNTER_CLASH_RESOLVE:
+                return EVENT_TABLE_CLASH_RESOLVE;
+        case TABLE_COUNTER_DROP:
+                return EVENT_TABLE_FULL;
+        case _TABLE_COUNTER_MAX:
+        case _TABLE_COUNTER_INVALID:
+                break;
+        }
+        return _EVENT_INVALID;
+}
+
 static void log_table_event(TableGuard *g, const TableEvent *e, const CtAggregate *a,
                             bool partial) {
         _cleanup_free_ char *top_text = NULL;
         char span[FORMAT_TIMESPAN_MAX], clear[16], pct[24];
-        const char *event = table_event_to_string(e->type);
+        EventId event = table_event_id(e->type);
         usec_t lasted = (e->time - e->since) / USEC_PER_SEC * USEC_PER_SEC;
         Fields f = {};
-        int level;
 
         fields_add(&f, "CTGUARD_COUNT=%" PRIu64, e->count);
         fields_add(&f, "CTGUARD_MAX=%" PRIu64, e->max);
@@ -192,18 +229,17 @@ static void log_table_event(TableGuard *g, const TableEvent *e, const CtAggregat
 
                 char full_in[TABLE_GROWTH_FORMAT_MAX + 2] = "";
 
-                level = crit ? LOG_CRIT : LOG_WARNING;
                 fields_add(&f, "CTGUARD_THRESHOLD=%u", threshold);
                 add_time_to_full(g, e->max, &f, full_in, sizeof(full_in));
                 if (e->repeat)
-                        log_event(level, event, (const char * const *) f.s,
+                        log_event(event, (const char * const *) f.s,
                                   "Conntrack table still %s full (%" PRIu64 " of %" PRIu64 " entries) after %s, %s=%u%s.%s",
                                   format_percent(e->count, e->max, pct), e->count, e->max,
                                   format_timespan(span, sizeof(span), lasted),
                                   crit ? "CritPercent" : "WarnPercent", threshold,
                                   full_in, strempty(top_text));
                 else
-                        log_event(level, event, (const char * const *) f.s,
+                        log_event(event, (const char * const *) f.s,
                                   "Conntrack table %s full (%" PRIu64 " of %" PRIu64 " entries), at or above %s=%u%s%s.%s",
                                   format_percent(e->count, e->max, pct), e->count, e->max,
                                   crit ? "CritPercent" : "WarnPercent", threshold,
@@ -216,7 +252,7 @@ static void log_table_event(TableGuard *g, const TableEvent *e, const CtAggregat
                 unsigned threshold = to_ok ? g->pc.warn_percent : g->pc.crit_percent;
 
                 fields_add(&f, "CTGUARD_THRESHOLD=%u", threshold);
-                log_event(LOG_NOTICE, event, (const char * const *) f.s,
+                log_event(event, (const char * const *) f.s,
                           "Conntrack table down to %s (%" PRIu64 " of %" PRIu64 " entries), below %s (%s=%u less the margin)%s.",
                           format_percent(e->count, e->max, pct), e->count, e->max,
                           format_half_points(table_clear_half_points(threshold), clear),
@@ -226,12 +262,13 @@ static void log_table_event(TableGuard *g, const TableEvent *e, const CtAggregat
         }
         case TABLE_EVENT_FULL:
                 fields_add(&f, "CTGUARD_DROPS=%" PRIu64, e->drops);
-                log_event(LOG_CRIT, event, (const char * const *) f.s,
+                log_event(event, (const char * const *) f.s,
                           "Conntrack table full: the kernel dropped %" PRIu64 " packet(s) for want of a free entry%s (%" PRIu64 " of %" PRIu64 " entries, %s).%s",
                           e->drops, e->repeat ? " since the previous report" : "", e->count, e->max,
                           format_percent(e->count, e->max, pct), strempty(top_text));
                 break;
-        default:
+        case _TABLE_EVENT_MAX:
+        case _TABLE_EVENT_INVALID:
                 break;
         }
         fields_done(&f);
@@ -392,7 +429,7 @@ static void log_counter_event(const TableCounterEvent *e, const CtSample *s) {
         fields_add(&f, "CTGUARD_MAX=%" PRIu32, s->max);
         if (e->repeat)
                 fields_add(&f, "CTGUARD_REPEAT=1");
-        log_event(LOG_WARNING, table_counter_event(e->counter), (const char * const *) f.s,
+        log_event(table_counter_event_id(e->counter), (const char * const *) f.s,
                   "Conntrack counter %s rose by %" PRIu64 "%s, %.1f/s (%" PRIu32 " of %" PRIu32 " entries): %s",
                   name, e->delta, e->repeat ? " since the previous report" : "", e->per_sec,
                   s->count, s->max, table_counter_meaning(e->counter));
@@ -497,7 +534,7 @@ static void log_budget_exhausted(const TableRaiseInput *in, const TableRaise *p)
         fields_add(&f, "CTGUARD_TARGET_MAX=%" PRIu64, p->target);
         fields_add(&f, "CTGUARD_BUDGET=%" PRIu64, in->budget);
         fields_add(&f, "CTGUARD_BUDGET_USED=%" PRIu64, p->used);
-        log_event(LOG_CRIT, "table-budget-exhausted", (const char * const *) f.s,
+        log_event(EVENT_TABLE_BUDGET_EXHAUSTED, (const char * const *) f.s,
                   "Conntrack memory budget exhausted: the table needs %" PRIu64 " entries (%" PRIu64 " of %" PRIu64 " in use), MemoryBudget= (%" PRIu64 " bytes) pays for %" PRIu64 ".",
                   p->target, in->count, in->max, in->budget, p->max);
         fields_done(&f);
@@ -514,7 +551,7 @@ static void log_raised(const TableRaiseInput *in, const TableRaise *p, uint64_t 
         fields_add(&f, "CTGUARD_BUDGET=%" PRIu64, in->budget);
         fields_add(&f, "CTGUARD_BUDGET_USED=%" PRIu64, p->used);
         fields_add(&f, "CTGUARD_BUDGET_LEFT=%" PRIu64, p->left);
-        log_event(LOG_NOTICE, "table-raised", (const char * const *) f.s,
+        log_event(EVENT_TABLE_RAISED, (const char * const *) f.s,
                   "Conntrack table raised from %" PRIu64 " to %" PRIu64 " entries, %" PRIu64 " to %" PRIu64 " buckets (%" PRIu64 " in use); %" PRIu64 " of %" PRIu64 " budget bytes left.",
                   in->max, p->max, in->buckets, buckets, in->count, p->left, in->budget);
         fields_done(&f);

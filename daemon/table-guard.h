@@ -7,9 +7,11 @@
 
 #include "config.h"
 #include "ctstat.h"
+#include "events.h"
 #include "parse-util.h"
 #include "sysctl-guard.h"
 #include "table-policy.h"
+#include "table-rate.h"
 
 /* The table guard: samples the conntrack count against nf_conntrack_max (lib/ctstat.c), runs
  * lib/table-policy.c over the samples and writes the journal events table-warn (warning),
@@ -35,6 +37,11 @@
 #define TABLE_MESSAGE_TOP_MAX 5u        /* per list in the message text; fields carry all N */
 
 typedef struct TableGuard TableGuard;
+
+/* The journal event of a policy event and of a counter's rise; _EVENT_INVALID for the
+ * sentinels. */
+EventId table_event_id(TableEventType t);
+EventId table_counter_event_id(TableCounter c);
 
 /* What a status line or "ctguard status" shows. */
 typedef struct TableStatus {

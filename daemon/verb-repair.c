@@ -56,9 +56,13 @@ static const char *repair_resolve(ModuleRepair *mr, const char *name, char **tar
                 return NULL;
         case MODULE_RESOLUTION_ALIAS:
                 return *target;
-        default:
-                return name;
+        case MODULE_RESOLUTION_MODULE:
+        case MODULE_RESOLUTION_UNKNOWN:
+        case _MODULE_RESOLUTION_MAX:
+        case _MODULE_RESOLUTION_INVALID:
+                break;
         }
+        return name;
 }
 
 /* Loads a missing module, or in a dry run says what would be loaded; counts the outcome. */

@@ -136,7 +136,9 @@ int ct_key_format(CtBy by, const CtKey *k, char *buf, size_t size) {
         case CT_BY_PROTO:
                 n = snprintf(buf, size, "%s", p);
                 break;
-        default:
+        case _CT_BY_MAX:
+        case _CT_BY_INVALID:
+        default:                /* a number cast from outside the enum */
                 return -EINVAL;
         }
         if (n < 0 || (size_t) n >= size)
@@ -187,7 +189,8 @@ static void key_for(CtBy by, const CtEntry *e, CtKey *k) {
         case CT_BY_PROTO:
                 k->proto = e->proto;
                 break;
-        default:
+        case _CT_BY_MAX:
+        case _CT_BY_INVALID:
                 break;
         }
 }

@@ -107,9 +107,13 @@ const char *module_status_describe(const ModuleStatus *s) {
                 return "built in: its sysctls exist";
         case MODULE_EVIDENCE_KALLSYMS:
                 return "built in: its functions are in the kernel";
-        default:
-                return module_state_to_string(s->state) ?: "unknown";
+        case MODULE_EVIDENCE_NONE:
+        case MODULE_EVIDENCE_INITSTATE:
+        case _MODULE_EVIDENCE_MAX:
+        case _MODULE_EVIDENCE_INVALID:
+                break;
         }
+        return module_state_to_string(s->state) ?: "unknown";
 }
 
 static const char * const resolution_table[_MODULE_RESOLUTION_MAX] = {

@@ -19,11 +19,11 @@ ctguard_root_setup
 journal_setup
 [ -n "${CT_INSERT:-}" ] || fail "CT_INSERT is not set"
 
-ids="$(dirname "$0")/../../daemon/catalog-ids.h"
+[ -n "${CTGUARD_EVENT_TABLE:-}" ] || fail "CTGUARD_EVENT_TABLE is not set"
 id_of() {
-        sed -n "s/^ *{ \"$1\", *\"\\([0-9a-f]*\\)\" },/\\1/p" "$ids"
+        "$CTGUARD_EVENT_TABLE" | awk -v e="$1" '$1 == e { print $2 }'
 }
-[ -n "$(id_of table-warn)" ] || fail "no id for table-warn in $ids"
+[ -n "$(id_of table-warn)" ] || fail "no id for table-warn from $CTGUARD_EVENT_TABLE"
 
 max=$(ns_sysctl_read net.netfilter.nf_conntrack_max)
 warn_at=$(( (max * 1 + 99) / 100 ))

@@ -16,6 +16,7 @@ ns_setup
 ctguard_root_setup
 journal_setup
 [ -n "${CT_INSERT:-}" ] || fail "CT_INSERT is not set"
+[ -n "${CTGUARD_EVENT_TABLE:-}" ] || fail "CTGUARD_EVENT_TABLE is not set"
 
 max=$(ns_sysctl_read net.netfilter.nf_conntrack_max)
 if [ "$max" -lt 120000 ] || [ "$max" -gt 4194304 ]; then
@@ -124,8 +125,8 @@ fi
 # ---- one dropped flow: table-full with exactly one drop ----
 send_new_flows 1
 wait_for_event 30 table-full
-ids="$(dirname "$0")/../../daemon/catalog-ids.h"
-full_id=$(sed -n 's/^ *{ "table-full", *"\([0-9a-f]*\)" },/\1/p' "$ids")
+full_id=$("$CTGUARD_EVENT_TABLE" | awk '$1 == "table-full" { print $2 }')
+[ -n "$full_id" ] || fail "no id for table-full from $CTGUARD_EVENT_TABLE"
 assert_eq "1|$max|100|crit|$full_id|2" \
         "$(journal_query table-full CTGUARD_DROPS CTGUARD_COUNT CTGUARD_PERCENT CTGUARD_LEVEL \
            MESSAGE_ID PRIORITY)" "table-full fields"
