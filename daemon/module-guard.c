@@ -186,25 +186,96 @@ static void guard_resolve_related(ModuleGuard *g) {
         g->softdeps = TAKE_PTR(soft);
 }
 
-/* Maps every configured name onto this kernel, reporting what is skipped, once. */
-static int guard_resolve(ModuleGuard *g) {
+/* The names to guard: the configured Ensure=, and with the default one the chain's legacy
+ * names too. */
+static int guard_names(ModuleGuard *g, char ***ret) {
         const Config *c = g->manager->config;
-        _cleanup_strv_free_ char **ensure = NULL;
-        GuardedModule *entries;
-        unsigned skipped = 0;
-        size_t n;
         int k;
 
         /* The default Ensure= names today's modules; an older kernel has the chain under more
          * names, and guarding the default must mean guarding all of it. A configured Ensure=
          * is taken as written. */
-        k = c->origins[CONFIG_MODULES_ENSURE] ? -EEXIST : module_chain_add_legacy(g->modules, c->ensure, &ensure);
+        k = c->origins[CONFIG_MODULES_ENSURE] ? -EEXIST : module_chain_add_legacy(g->modules, c->ensure, ret);
         if (k == -ENOMEM)
                 return k;
         if (k < 0 && k != -EEXIST)
                 log_debug_errno(k, "Failed to look for the legacy names of the module chain, ignoring: %m");
-        if (k < 0 && strv_copy(c->ensure, &ensure) < 0)
+        if (k < 0 && strv_copy(c->ensure, ret) < 0)
                 return -ENOMEM;
+        return 0;
+}
+
+/* Maps the name of entries[i] onto this kernel: 1 if it is skipped (reported once), 0 if a
+ * module is guarded for it. entries[0..i-1] are the names before it. */
+static int resolve_entry(ModuleGuard *g, GuardedModule *entries, size_t i) {
+        GuardedModule *e = entries + i;
+        _cleanup_free_ char *target = NULL;
+        const char *name = e->name, *successor;
+        Fields f = {};
+        int r, skipped = 0;
+
+        r = module_resolve(g->modules, name, &e->resolution, &target);
+        if (r < 0) {
+                /* Guard the name as given: the sweep will say what it finds. */
+                log_debug_errno(r, "Failed to look up module %s, guarding it by name: %m", name);
+                e->resolution = MODULE_RESOLUTION_UNKNOWN;
+        }
+
+        fields_add(&f, "CTGUARD_MODULE=%s", name);
+        switch (e->resolution) {
+        case MODULE_RESOLUTION_GONE:
+                successor = module_legacy_successor(name);
+                EVENT(EVENT_MODULE_SKIPPED, &f,
+                      "Module %s does not exist on this kernel (not in %s)%s%s%s, skipping it.",
+                      name, module_context_dir(g->modules),
+                      successor ? "; it was merged into " : "", strempty(successor),
+                      successor ? " in newer kernels" : "");
+                skipped = 1;
+                break;
+        case MODULE_RESOLUTION_MERGED:
+                EVENT(EVENT_MODULE_SKIPPED, &f,
+                      "Module %s does not exist on this kernel: it was merged into %s, which is present. Skipping it.",
+                      name, target);
+                skipped = 1;
+                break;
+        case MODULE_RESOLUTION_ALIAS:
+                if (module_listed(entries, i, target)) {
+                        log_info("Module %s is an alias of %s on this kernel, which is guarded already.",
+                                 name, target);
+                        skipped = 1;
+                        break;
+                }
+                log_info("Module %s is an alias of %s on this kernel, guarding %s.",
+                         name, target, target);
+                e->module = TAKE_PTR(target);
+                break;
+        case MODULE_RESOLUTION_MODULE:
+        case MODULE_RESOLUTION_UNKNOWN:
+        case _MODULE_RESOLUTION_MAX:
+        case _MODULE_RESOLUTION_INVALID:
+                if (module_listed(entries, i, name)) {
+                        skipped = 1;
+                        break;
+                }
+                e->module = strdup(name);
+                if (!e->module)
+                        skipped = -ENOMEM;
+        }
+        fields_done(&f);
+        return skipped;
+}
+
+/* Maps every configured name onto this kernel, reporting what is skipped, once. */
+static int guard_resolve(ModuleGuard *g) {
+        _cleanup_strv_free_ char **ensure = NULL;
+        GuardedModule *entries;
+        unsigned skipped = 0;
+        size_t n;
+        int r;
+
+        r = guard_names(g, &ensure);
+        if (r < 0)
+                return r;
         n = strv_length(ensure);
 
         entries = calloc(MAX(n, (size_t) 1), sizeof(GuardedModule));
@@ -212,70 +283,13 @@ static int guard_resolve(ModuleGuard *g) {
                 return -ENOMEM;
 
         for (size_t i = 0; i < n; i++) {
-                GuardedModule *e = entries + i;
-                _cleanup_free_ char *target = NULL;
-                const char *name = ensure[i], *successor;
-                Fields f = {};
-                int r;
-
-                e->name = strdup(name);
-                if (!e->name) {
-                        entries_free(entries, n);
-                        return -ENOMEM;
-                }
-
-                r = module_resolve(g->modules, name, &e->resolution, &target);
+                entries[i].name = strdup(ensure[i]);
+                r = entries[i].name ? resolve_entry(g, entries, i) : -ENOMEM;
                 if (r < 0) {
-                        /* Guard the name as given: the sweep will say what it finds. */
-                        log_debug_errno(r, "Failed to look up module %s, guarding it by name: %m",
-                                        name);
-                        e->resolution = MODULE_RESOLUTION_UNKNOWN;
+                        entries_free(entries, n);
+                        return r;
                 }
-
-                fields_add(&f, "CTGUARD_MODULE=%s", name);
-                switch (e->resolution) {
-                case MODULE_RESOLUTION_GONE:
-                        successor = module_legacy_successor(name);
-                        EVENT(EVENT_MODULE_SKIPPED, &f,
-                              "Module %s does not exist on this kernel (not in %s)%s%s%s, skipping it.",
-                              name, module_context_dir(g->modules),
-                              successor ? "; it was merged into " : "", strempty(successor),
-                              successor ? " in newer kernels" : "");
-                        skipped++;
-                        break;
-                case MODULE_RESOLUTION_MERGED:
-                        EVENT(EVENT_MODULE_SKIPPED, &f,
-                              "Module %s does not exist on this kernel: it was merged into %s, which is present. Skipping it.",
-                              name, target);
-                        skipped++;
-                        break;
-                case MODULE_RESOLUTION_ALIAS:
-                        if (module_listed(entries, i, target)) {
-                                log_info("Module %s is an alias of %s on this kernel, which is guarded already.",
-                                         name, target);
-                                skipped++;
-                                break;
-                        }
-                        log_info("Module %s is an alias of %s on this kernel, guarding %s.",
-                                 name, target, target);
-                        e->module = TAKE_PTR(target);
-                        break;
-                case MODULE_RESOLUTION_MODULE:
-                case MODULE_RESOLUTION_UNKNOWN:
-                case _MODULE_RESOLUTION_MAX:
-                case _MODULE_RESOLUTION_INVALID:
-                        if (module_listed(entries, i, name)) {
-                                skipped++;
-                                break;
-                        }
-                        e->module = strdup(name);
-                        if (!e->module) {
-                                fields_done(&f);
-                                entries_free(entries, n);
-                                return -ENOMEM;
-                        }
-                }
-                fields_done(&f);
+                skipped += r;
         }
 
         entries_free(g->entries, g->n_entries);
@@ -460,93 +474,158 @@ static void arm_retry(ModuleGuard *g, usec_t at) {
                 log_warning_errno(r, "Failed to arm the retry timer, retrying on the next tick: %m");
 }
 
+/* What one module's part of a heal came to. */
+typedef enum HealStep {
+        HEAL_STEP_NONE,                 /* present already, or blocked: nothing loaded */
+        HEAL_STEP_LOADED,
+        HEAL_STEP_AGAIN,                /* an unload is still running: the heal runs again */
+        HEAL_STEP_FAILED,               /* the load failed: the rest of the chain waits */
+        _HEAL_STEP_MAX,
+        _HEAL_STEP_INVALID = -EINVAL,
+} HealStep;
+
+/* Loads one module of the chain if it is missing. */
+static HealStep heal_module(ModuleGuard *g, GuardedModule *e, usec_t start, int *ret_errno) {
+        _cleanup_free_ char *options = NULL, *who = NULL;
+        ModuleBlock b = MODULE_BLOCK_NONE;
+        unsigned hashsize;
+        usec_t done;
+        Fields f = {};
+        int r;
+
+        if (!e->module || e->blocked != MODULE_BLOCK_NONE)
+                return HEAL_STEP_NONE;
+
+        /* Looked at again, not taken from the sweep: a "modprobe -r" of the chain may still be
+         * taking modules out, and what it took since must come back in the configured order,
+         * not as a side effect of loading what depends on it. */
+        r = module_get_status(g->modules, e->module, &e->status);
+        e->status_known = r >= 0;
+        if (r >= 0 && (module_state_present(e->status.state) ||
+                       e->status.state == MODULE_STATE_COMING)) {
+                e->missing = false;
+                return HEAL_STEP_NONE;
+        }
+
+        /* Start the conntrack table at the guarded size, rather than resize it when the sysctl
+         * is restored. */
+        if (streq(e->module, "nf_conntrack") && g->manager->sysctl_guard &&
+            sysctl_guard_desired_hashsize(g->manager->sysctl_guard, &hashsize) >= 0 &&
+            asprintf(&options, "hashsize=%u", hashsize) < 0)
+                options = NULL;
+
+        r = module_load(g->modules, e->module, options, false, &b, &who, NULL);
+        if (r == 1) {
+                report_blocked(e, b, who);
+                return HEAL_STEP_NONE;
+        }
+        if (r >= 0) {
+                r = module_get_status(g->modules, e->module, &e->status);
+                e->status_known = r >= 0;
+                if (r >= 0 && !module_state_present(e->status.state))
+                        r = -ENOENT;    /* libkmod thinks it is there; the kernel does not */
+        }
+        if (r == -EBUSY && g->busy_retries < BUSY_RETRIES_MAX) {
+                g->busy_retries++;
+                log_debug("Module %s is still going away, loading it again in a moment.",
+                          e->module);
+                arm_retry(g, now_usec(CLOCK_MONOTONIC) + BUSY_RETRY_DELAY);
+                return HEAL_STEP_AGAIN;
+        }
+        /* A module this one needs went while it was loaded (its symbols were gone, or libcrc32c
+         * found no crc32c): an unload is still running. That is no failure of the heal: let the
+         * unload settle, then heal again. */
+        if (r < 0 && g->uevent_fd >= 0 && g->busy_retries < BUSY_RETRIES_MAX && uevents_read(g)) {
+                g->busy_retries++;
+                log_debug_errno(r, "Failed to load module %s while modules were being unloaded, loading it again once that is over: %m",
+                                e->module);
+                request_check(g);
+                return HEAL_STEP_AGAIN;
+        }
+        if (r < 0) {
+                *ret_errno = -r;
+                return HEAL_STEP_FAILED;
+        }
+
+        done = now_usec(CLOCK_MONOTONIC);
+        e->missing = false;
+        e->missing_reported = false;
+        fields_add(&f, "CTGUARD_MODULE=%s", e->module);
+        fields_add(&f, "CTGUARD_LATENCY_USEC=%llu",
+                   (unsigned long long) (done - MIN(g->lost_at ?: start, done)));
+        if (options)
+                fields_add(&f, "CTGUARD_OPTIONS=%s", options);
+        EVENT(EVENT_MODULE_RELOADED, &f, "Module %s loaded again%s%s.", e->module,
+              options ? " with " : "", strempty(options));
+        fields_done(&f);
+        return HEAL_STEP_LOADED;
+}
+
+static void report_load_failed(const char *module, int error, const ModuleHealOutcome *o) {
+        char span[FORMAT_TIMESPAN_MAX];
+        Fields f = {};
+
+        fields_add(&f, "CTGUARD_MODULE=%s", strempty(module));
+        fields_add(&f, "CTGUARD_ERRNO=%d", error);
+        fields_add(&f, "CTGUARD_RETRY_USEC=%llu", (unsigned long long) o->retry_in);
+        EVENT(EVENT_MODULE_LOAD_FAILED, &f, "Failed to load module %s: %s. Retrying in %s.",
+              strempty(module), strerror(error), format_timespan(span, sizeof(span), o->retry_in));
+        fields_done(&f);
+}
+
+static void report_chain_restored(const ModuleGuard *g, usec_t start) {
+        usec_t done = now_usec(CLOCK_MONOTONIC), latency;
+        char span[FORMAT_TIMESPAN_MAX];
+        Fields f = {};
+
+        latency = done - MIN(g->lost_at ?: start, done);
+        fields_add(&f, "CTGUARD_LATENCY_USEC=%llu", (unsigned long long) latency);
+        EVENT(EVENT_MODULE_CHAIN_RESTORED, &f,
+              "Module chain restored and sysctls applied, %s after the loss was seen.",
+              format_timespan(span, sizeof(span),
+                              latency < USEC_PER_MSEC ? latency :
+                              latency / USEC_PER_MSEC * USEC_PER_MSEC));
+        fields_done(&f);
+}
+
+static void report_flapping(ModuleGuard *g, const ModulePolicyInput *in) {
+        char span[FORMAT_TIMESPAN_MAX];
+        Fields f = {};
+
+        fields_add(&f, "CTGUARD_HEALS=%u",
+                   flap_guard_recent(&g->policy.flap, now_usec(CLOCK_MONOTONIC),
+                                     in->reload_interval));
+        fields_add(&f, "CTGUARD_INTERVAL_USEC=%llu", (unsigned long long) in->reload_interval);
+        EVENT(EVENT_MODULE_FLAPPING, &f,
+              "The module chain was reloaded more than %u times within %s: something keeps unloading it. Healing stops until the window has passed, the configuration is reloaded or 'ctguard release' is run.",
+              in->reload_burst, format_timespan(span, sizeof(span), in->reload_interval));
+        fields_done(&f);
+}
+
 static void guard_heal(ModuleGuard *g, const ModulePolicyInput *in) {
         usec_t start = now_usec(CLOCK_MONOTONIC);
-        _cleanup_free_ char *failed_module = NULL;
-        bool ok = true, loaded_any = false;
+        const char *failed_module = NULL;
+        bool loaded_any = false;
         int failed_errno = 0;
         ModuleHealOutcome o;
 
-        for (size_t i = 0; i < g->n_entries; i++) {
-                GuardedModule *e = g->entries + i;
-                _cleanup_free_ char *options = NULL, *who = NULL;
-                ModuleBlock b = MODULE_BLOCK_NONE;
-                unsigned hashsize;
-                usec_t done;
-                Fields f = {};
-                int r;
-
-                if (!e->module || e->blocked != MODULE_BLOCK_NONE)
-                        continue;
-
-                /* Looked at again, not taken from the sweep: a "modprobe -r" of the chain may
-                 * still be taking modules out, and what it took since must come back in the
-                 * configured order, not as a side effect of loading what depends on it. */
-                r = module_get_status(g->modules, e->module, &e->status);
-                e->status_known = r >= 0;
-                if (r >= 0 && (module_state_present(e->status.state) ||
-                               e->status.state == MODULE_STATE_COMING)) {
-                        e->missing = false;
-                        continue;
-                }
-
-                /* Start the conntrack table at the guarded size, rather than resize it when
-                 * the sysctl is restored. */
-                if (streq(e->module, "nf_conntrack") && g->manager->sysctl_guard &&
-                    sysctl_guard_desired_hashsize(g->manager->sysctl_guard, &hashsize) >= 0 &&
-                    asprintf(&options, "hashsize=%u", hashsize) < 0)
-                        options = NULL;
-
-                r = module_load(g->modules, e->module, options, false, &b, &who, NULL);
-                if (r == 1) {
-                        report_blocked(e, b, who);
-                        continue;
-                }
-                if (r >= 0) {
-                        r = module_get_status(g->modules, e->module, &e->status);
-                        e->status_known = r >= 0;
-                        if (r >= 0 && !module_state_present(e->status.state))
-                                r = -ENOENT;    /* libkmod thinks it is there; the kernel does not */
-                }
-                if (r == -EBUSY && g->busy_retries < BUSY_RETRIES_MAX) {
-                        g->busy_retries++;
-                        log_debug("Module %s is still going away, loading it again in a moment.",
-                                  e->module);
-                        arm_retry(g, now_usec(CLOCK_MONOTONIC) + BUSY_RETRY_DELAY);
+        for (size_t i = 0; i < g->n_entries && !failed_module; i++)
+                switch (heal_module(g, g->entries + i, start, &failed_errno)) {
+                case HEAL_STEP_NONE:
+                        break;
+                case HEAL_STEP_LOADED:
+                        loaded_any = true;
+                        break;
+                case HEAL_STEP_AGAIN:
                         return;
-                }
-                /* A module this one needs went while it was loaded (its symbols were gone, or
-                 * libcrc32c found no crc32c): an unload is still running. That is no failure
-                 * of the heal: let the unload settle, then heal again. */
-                if (r < 0 && g->uevent_fd >= 0 && g->busy_retries < BUSY_RETRIES_MAX &&
-                    uevents_read(g)) {
-                        g->busy_retries++;
-                        log_debug_errno(r, "Failed to load module %s while modules were being unloaded, loading it again once that is over: %m",
-                                        e->module);
-                        request_check(g);
-                        return;
-                }
-                if (r < 0) {
+                case HEAL_STEP_FAILED:
                         /* The rest of the chain depends on this one: stop here. */
-                        ok = false;
-                        failed_errno = -r;
-                        failed_module = strdup(e->module);
+                        failed_module = g->entries[i].module;
+                        break;
+                case _HEAL_STEP_MAX:
+                case _HEAL_STEP_INVALID:
                         break;
                 }
-
-                done = now_usec(CLOCK_MONOTONIC);
-                e->missing = false;
-                e->missing_reported = false;
-                loaded_any = true;
-                fields_add(&f, "CTGUARD_MODULE=%s", e->module);
-                fields_add(&f, "CTGUARD_LATENCY_USEC=%llu",
-                           (unsigned long long) (done - MIN(g->lost_at ?: start, done)));
-                if (options)
-                        fields_add(&f, "CTGUARD_OPTIONS=%s", options);
-                EVENT(EVENT_MODULE_RELOADED, &f, "Module %s loaded again%s%s.", e->module,
-                      options ? " with " : "", strempty(options));
-                fields_done(&f);
-        }
 
         if (loaded_any && g->manager->sysctl_guard) {
                 int r = sysctl_guard_apply_all(g->manager->sysctl_guard,
@@ -556,53 +635,22 @@ static void guard_heal(ModuleGuard *g, const ModulePolicyInput *in) {
         }
 
         g->busy_retries = 0;
-        o = module_policy_healed(&g->policy, in, ok, loaded_any, now_usec(CLOCK_MONOTONIC));
+        o = module_policy_healed(&g->policy, in, !failed_module, loaded_any,
+                                 now_usec(CLOCK_MONOTONIC));
 
-        if (!ok) {
-                char span[FORMAT_TIMESPAN_MAX];
-                Fields f = {};
-
-                fields_add(&f, "CTGUARD_MODULE=%s", strempty(failed_module));
-                fields_add(&f, "CTGUARD_ERRNO=%d", failed_errno);
-                fields_add(&f, "CTGUARD_RETRY_USEC=%llu", (unsigned long long) o.retry_in);
-                EVENT(EVENT_MODULE_LOAD_FAILED, &f,
-                      "Failed to load module %s: %s. Retrying in %s.", strempty(failed_module),
-                      strerror(failed_errno), format_timespan(span, sizeof(span), o.retry_in));
-                fields_done(&f);
+        if (failed_module) {
+                report_load_failed(failed_module, failed_errno, &o);
                 arm_retry(g, g->policy.retry_at);
                 return;
         }
 
-        if (loaded_any) {
-                usec_t done = now_usec(CLOCK_MONOTONIC), latency;
-                char span[FORMAT_TIMESPAN_MAX];
-                Fields f = {};
-
-                latency = done - MIN(g->lost_at ?: start, done);
-                fields_add(&f, "CTGUARD_LATENCY_USEC=%llu", (unsigned long long) latency);
-                EVENT(EVENT_MODULE_CHAIN_RESTORED, &f,
-                      "Module chain restored and sysctls applied, %s after the loss was seen.",
-                      format_timespan(span, sizeof(span),
-                                      latency < USEC_PER_MSEC ? latency :
-                                      latency / USEC_PER_MSEC * USEC_PER_MSEC));
-                fields_done(&f);
-        }
+        if (loaded_any)
+                report_chain_restored(g, start);
         g->lost_at = 0;
 
         if (o.flapping) {
-                char span[FORMAT_TIMESPAN_MAX];
-                Fields f = {};
-
                 g->flapping = true;
-                fields_add(&f, "CTGUARD_HEALS=%u",
-                           flap_guard_recent(&g->policy.flap, now_usec(CLOCK_MONOTONIC),
-                                             in->reload_interval));
-                fields_add(&f, "CTGUARD_INTERVAL_USEC=%llu",
-                           (unsigned long long) in->reload_interval);
-                EVENT(EVENT_MODULE_FLAPPING, &f,
-                      "The module chain was reloaded more than %u times within %s: something keeps unloading it. Healing stops until the window has passed, the configuration is reloaded or 'ctguard release' is run.",
-                      in->reload_burst, format_timespan(span, sizeof(span), in->reload_interval));
-                fields_done(&f);
+                report_flapping(g, in);
         }
 }
 
@@ -672,85 +720,73 @@ static int arm_settle(ModuleGuard *g, usec_t at) {
         return 0;
 }
 
-static void guard_check(ModuleGuard *g) {
-        usec_t now = now_usec(CLOCK_MONOTONIC), settle, started;
-        bool missing = false, refreshed = false;
-        ModulePolicyInput in;
-        ModuleVerdict v;
+/* Whether an unload is still running and the check waits for it (the settle timer is armed). */
+static bool guard_settling(ModuleGuard *g, usec_t now) {
+        usec_t settle, started = g->settle.start;
 
-        started = g->settle.start;
         settle = settle_until(g, now);
         if (settle > 0 && arm_settle(g, settle) >= 0)
-                return;
+                return true;
         if (settle > 0)
                 g->settle = (ModuleSettle) {};
         if (started != 0)
                 log_debug("The unload has settled after %llu ms, looking at the modules.",
                           (unsigned long long) ((now - started) / USEC_PER_MSEC));
+        return false;
+}
 
-        guard_refresh_hold(g);
+/* Looks at one module of the chain: whether it is missing, and may be loaded. modprobe.d is
+ * read again once per sweep (*refreshed), at the first module missing. */
+static bool sweep_module(ModuleGuard *g, GuardedModule *e, bool *refreshed) {
+        _cleanup_free_ char *who = NULL;
+        ModuleBlock b;
+        int r;
 
-        for (size_t i = 0; i < g->n_entries; i++) {
-                GuardedModule *e = g->entries + i;
-                _cleanup_free_ char *who = NULL;
-                ModuleBlock b;
-                int r;
+        e->missing = false;
+        if (!e->module)
+                return false;
 
-                e->missing = false;
-                if (!e->module)
-                        continue;
-
-                r = module_get_status(g->modules, e->module, &e->status);
-                e->status_known = r >= 0;
-                if (r < 0) {
-                        log_debug_errno(r, "Failed to read the state of module %s, ignoring: %m",
-                                        e->module);
-                        continue;
-                }
-                if (module_state_present(e->status.state)) {
-                        e->missing_reported = false;
-                        e->blocked_reported = false;
-                        e->blocked = MODULE_BLOCK_NONE;
-                        continue;
-                }
-                if (e->status.state == MODULE_STATE_COMING)
-                        continue;       /* someone is loading it right now */
-
-                /* modprobe.d may have changed since the last loss. */
-                if (!refreshed) {
-                        r = module_context_refresh(g->modules);
-                        if (r < 0)
-                                log_debug_errno(r, "Failed to re-read modprobe.d, ignoring: %m");
-                        refreshed = true;
-                }
-                r = module_check_blocked(g->modules, e->module, &b, &who);
-                if (r >= 0 && b != MODULE_BLOCK_NONE) {
-                        report_blocked(e, b, who);
-                        continue;
-                }
-                e->blocked = MODULE_BLOCK_NONE;
+        r = module_get_status(g->modules, e->module, &e->status);
+        e->status_known = r >= 0;
+        if (r < 0) {
+                log_debug_errno(r, "Failed to read the state of module %s, ignoring: %m",
+                                e->module);
+                return false;
+        }
+        if (module_state_present(e->status.state)) {
+                e->missing_reported = false;
                 e->blocked_reported = false;
-                e->missing = true;
-                missing = true;
+                e->blocked = MODULE_BLOCK_NONE;
+                return false;
         }
+        if (e->status.state == MODULE_STATE_COMING)
+                return false;   /* someone is loading it right now */
 
-        if (missing && g->lost_at == 0)
-                g->lost_at = now;
-
-        in = policy_input(g, missing);
-        v = module_policy_decide(&g->policy, &in, now);
-
-        if (g->flapping && v != MODULE_VERDICT_FLAPPING) {
-                g->flapping = false;
-                log_info("The flap guard window has passed, healing modules again.");
+        /* modprobe.d may have changed since the last loss. */
+        if (!*refreshed) {
+                r = module_context_refresh(g->modules);
+                if (r < 0)
+                        log_debug_errno(r, "Failed to re-read modprobe.d, ignoring: %m");
+                *refreshed = true;
         }
+        r = module_check_blocked(g->modules, e->module, &b, &who);
+        if (r >= 0 && b != MODULE_BLOCK_NONE) {
+                report_blocked(e, b, who);
+                return false;
+        }
+        e->blocked = MODULE_BLOCK_NONE;
+        e->blocked_reported = false;
+        e->missing = true;
+        return true;
+}
 
+static void guard_act(ModuleGuard *g, ModuleVerdict v, const ModulePolicyInput *in) {
         switch (v) {
         case MODULE_VERDICT_OK:
                 g->lost_at = 0;
                 break;
         case MODULE_VERDICT_HEAL:
-                guard_heal(g, &in);
+                guard_heal(g, in);
                 break;
         case MODULE_VERDICT_REPORT:
         case MODULE_VERDICT_HELD:
@@ -770,6 +806,35 @@ static void guard_check(ModuleGuard *g) {
         case _MODULE_VERDICT_INVALID:
                 break;
         }
+}
+
+static void guard_check(ModuleGuard *g) {
+        usec_t now = now_usec(CLOCK_MONOTONIC);
+        bool missing = false, refreshed = false;
+        ModulePolicyInput in;
+        ModuleVerdict v;
+
+        if (guard_settling(g, now))
+                return;
+
+        guard_refresh_hold(g);
+
+        for (size_t i = 0; i < g->n_entries; i++)
+                if (sweep_module(g, g->entries + i, &refreshed))
+                        missing = true;
+
+        if (missing && g->lost_at == 0)
+                g->lost_at = now;
+
+        in = policy_input(g, missing);
+        v = module_policy_decide(&g->policy, &in, now);
+
+        if (g->flapping && v != MODULE_VERDICT_FLAPPING) {
+                g->flapping = false;
+                log_info("The flap guard window has passed, healing modules again.");
+        }
+
+        guard_act(g, v, &in);
 
         if (g->summary_pending)
                 report_chain(g);
