@@ -125,26 +125,84 @@ static _printf_(6, 7) void report(EventId event, const SysctlEntry *e, const cha
                   message ?: "(out of memory formatting the message)");
 }
 
+static const char *not_restoring_why(const SysctlGuard *g) {
+        return g->mode == GUARD_MODE_MONITOR ? "Mode=monitor" : "held for maintenance";
+}
+
+static void report_restored(const SysctlEntry *e, const char *old, Fields *f) {
+        if (e->state.followed) {
+                fields_add(f, "CTGUARD_REASON=module-reload");
+                report(EVENT_SYSCTL_RESTORED, e, old, 0, f,
+                       "Restored %s: %s -> %s (followed; its module was reloaded and "
+                       "reset it).", e->key, old, e->desired);
+        } else
+                report(EVENT_SYSCTL_RESTORED, e, old, 0, f,
+                       "Restored %s: %s -> %s (%s).", e->key, old, e->desired,
+                       e->origin);
+}
+
+static void report_drift(const SysctlGuard *g, const SysctlEntry *e, const char *old, Fields *f) {
+        if (e->state.followed)
+                report(EVENT_SYSCTL_DRIFT, e, old, 0, f,
+                       "%s is %s after its module was reloaded, followed %s; not "
+                       "restoring: %s.", e->key, old, e->desired, not_restoring_why(g));
+        else
+                report(EVENT_SYSCTL_DRIFT, e, old, 0, f,
+                       "%s is %s, configured %s (%s); not restoring: %s.", e->key, old,
+                       e->desired, e->origin, not_restoring_why(g));
+}
+
+static void report_readonly(const SysctlEntry *e, const char *old, Fields *f) {
+        int error = e->state.error;
+
+        fields_add(f, "CTGUARD_REASON=%s", strerror(error));
+        if (old && e->desired && sysctl_value_equal(old, e->desired))
+                /* Found by the probe at start: right for now, but not for ctguard to keep
+                 * right. */
+                report(EVENT_SYSCTL_READONLY, e, old, error, f,
+                       "%s is read-only here (%s); it holds %s as configured (%s), "
+                       "but ctguard could not put it back if it changed.", e->key,
+                       strerror(error), e->desired, e->origin);
+        else
+                report(EVENT_SYSCTL_READONLY, e, old, error, f,
+                       "%s is read-only here (%s); it stays %s instead of %s (%s). Not "
+                       "retrying until the configuration is reloaded.", e->key,
+                       strerror(error), strempty(old), strempty(e->desired), e->origin);
+}
+
+static void report_write_failed(const SysctlEntry *e, const char *old, const char *readback,
+                                Fields *f) {
+        char retry[FORMAT_TIMESPAN_MAX];
+        int error = e->state.error;
+
+        format_timespan(retry, sizeof(retry), SYSCTL_RETRY_INTERVAL);
+        fields_add(f, "CTGUARD_OP=write");
+        if (e->state.followed)
+                report(EVENT_SYSCTL_FAILED, e, old, error, f,
+                       "Failed to restore %s from %s to %s after its module was "
+                       "reloaded: %s; following the value it has now.", e->key,
+                       strempty(old), strempty(e->desired), strerror(error));
+        else if (error == EBADMSG) {
+                fields_add(f, "CTGUARD_READBACK=%s", strempty(readback));
+                report(EVENT_SYSCTL_FAILED, e, old, error, f,
+                       "Wrote %s to %s, but it reads back as %s (the kernel clamps or "
+                       "reinterprets this value); retrying every %s.", e->desired,
+                       e->key, strempty(readback), retry);
+        } else
+                report(EVENT_SYSCTL_FAILED, e, old, error, f,
+                       "Failed to restore %s from %s to %s: %s; retrying every %s.",
+                       e->key, strempty(old), e->desired, strerror(error), retry);
+}
+
 static void report_decision(SysctlGuard *g, const SysctlEntry *e, SysctlAction a,
                             const char *old, const char *readback) {
         _cleanup_(fields_done) Fields f = {};
-        char window[FORMAT_TIMESPAN_MAX], retry[FORMAT_TIMESPAN_MAX];
+        char window[FORMAT_TIMESPAN_MAX];
         int error = e->state.error;
-
-        format_timespan(window, sizeof(window), SYSCTL_FIGHT_WINDOW);
-        format_timespan(retry, sizeof(retry), SYSCTL_RETRY_INTERVAL);
 
         switch (a) {
         case SYSCTL_ACTION_REPORT_RESTORED:
-                if (e->state.followed) {
-                        fields_add(&f, "CTGUARD_REASON=module-reload");
-                        report(EVENT_SYSCTL_RESTORED, e, old, 0, &f,
-                               "Restored %s: %s -> %s (followed; its module was reloaded and "
-                               "reset it).", e->key, old, e->desired);
-                } else
-                        report(EVENT_SYSCTL_RESTORED, e, old, 0, &f,
-                               "Restored %s: %s -> %s (%s).", e->key, old, e->desired,
-                               e->origin);
+                report_restored(e, old, &f);
                 break;
 
         case SYSCTL_ACTION_REPORT_ADOPTED:
@@ -155,18 +213,7 @@ static void report_decision(SysctlGuard *g, const SysctlEntry *e, SysctlAction a
                 break;
 
         case SYSCTL_ACTION_REPORT_DRIFT:
-                if (e->state.followed)
-                        report(EVENT_SYSCTL_DRIFT, e, old, 0, &f,
-                               "%s is %s after its module was reloaded, followed %s; not "
-                               "restoring: %s.", e->key, old, e->desired,
-                               g->mode == GUARD_MODE_MONITOR ? "Mode=monitor" :
-                                                               "held for maintenance");
-                else
-                        report(EVENT_SYSCTL_DRIFT, e, old, 0, &f,
-                               "%s is %s, configured %s (%s); not restoring: %s.", e->key, old,
-                               e->desired, e->origin,
-                               g->mode == GUARD_MODE_MONITOR ? "Mode=monitor" :
-                                                               "held for maintenance");
+                report_drift(g, e, old, &f);
                 break;
 
         case SYSCTL_ACTION_REPORT_UNAVAILABLE:
@@ -182,6 +229,7 @@ static void report_decision(SysctlGuard *g, const SysctlEntry *e, SysctlAction a
                 break;
 
         case SYSCTL_ACTION_REPORT_FIGHT:
+                format_timespan(window, sizeof(window), SYSCTL_FIGHT_WINDOW);
                 fields_add(&f, "CTGUARD_RESTORES=%u", SYSCTL_FIGHT_BURST);
                 fields_add(&f, "CTGUARD_WINDOW=%s", window);
                 report(EVENT_SYSCTL_FIGHT, e, old, 0, &f,
@@ -192,40 +240,11 @@ static void report_decision(SysctlGuard *g, const SysctlEntry *e, SysctlAction a
                 break;
 
         case SYSCTL_ACTION_REPORT_READONLY:
-                fields_add(&f, "CTGUARD_REASON=%s", strerror(error));
-                if (old && e->desired && sysctl_value_equal(old, e->desired))
-                        /* Found by the probe at start: right for now, but not for ctguard to
-                         * keep right. */
-                        report(EVENT_SYSCTL_READONLY, e, old, error, &f,
-                               "%s is read-only here (%s); it holds %s as configured (%s), "
-                               "but ctguard could not put it back if it changed.", e->key,
-                               strerror(error), e->desired, e->origin);
-                else
-                        report(EVENT_SYSCTL_READONLY, e, old, error, &f,
-                               "%s is read-only here (%s); it stays %s instead of %s (%s). Not "
-                               "retrying until the configuration is reloaded.", e->key,
-                               strerror(error), strempty(old), strempty(e->desired), e->origin);
+                report_readonly(e, old, &f);
                 break;
 
         case SYSCTL_ACTION_REPORT_FAILED:
-                fields_add(&f, "CTGUARD_OP=write");
-                if (e->state.followed) {
-                        report(EVENT_SYSCTL_FAILED, e, old, error, &f,
-                               "Failed to restore %s from %s to %s after its module was "
-                               "reloaded: %s; following the value it has now.", e->key,
-                               strempty(old), strempty(e->desired), strerror(error));
-                        break;
-                }
-                if (error == EBADMSG) {
-                        fields_add(&f, "CTGUARD_READBACK=%s", strempty(readback));
-                        report(EVENT_SYSCTL_FAILED, e, old, error, &f,
-                               "Wrote %s to %s, but it reads back as %s (the kernel clamps or "
-                               "reinterprets this value); retrying every %s.", e->desired,
-                               e->key, strempty(readback), retry);
-                } else
-                        report(EVENT_SYSCTL_FAILED, e, old, error, &f,
-                               "Failed to restore %s from %s to %s: %s; retrying every %s.",
-                               e->key, strempty(old), e->desired, strerror(error), retry);
+                report_write_failed(e, old, readback, &f);
                 break;
 
         /* Acted on by entry_check(), nothing to report. */
@@ -290,14 +309,11 @@ static int entry_set_desired(SysctlEntry *e, const char *value) {
         return 0;
 }
 
-static void entry_check(SysctlGuard *g, SysctlEntry *e, usec_t now, bool rearm) {
-        _cleanup_free_ char *value = NULL, *readback = NULL, *previous = NULL;
+/* Opens the key beneath the root, (re)arms its watch and reads it: the value in *ret_value, or
+ * the error of the open or the read. */
+static int entry_read(SysctlGuard *g, SysctlEntry *e, bool rearm, char **ret_value) {
         _cleanup_close_ int fd = -EBADF;
-        SysctlPolicyInput in = { .mode = g->mode, .held = g->held };
-        SysctlKeyStatus before = e->state.status;
-        SysctlDecision d;
-        SysctlAction a;
-        int r, probe = 0;
+        int r;
 
         if (g->root_fd < 0)
                 g->root_fd = sysctl_root_open(g->sysctl_root);
@@ -305,29 +321,66 @@ static void entry_check(SysctlGuard *g, SysctlEntry *e, usec_t now, bool rearm) 
         if (r >= 0) {
                 fd = r;
                 watch_arm(g, e, fd, rearm);
-                r = sysctl_read_fd(fd, &value);
-        } else if (r == -ENOENT || r == -ENOTDIR) {
+                return sysctl_read_fd(fd, ret_value);
+        }
+        if (r == -ENOENT || r == -ENOTDIR) {
                 watch_drop(g, e);
                 /* A key that comes back is a new one: probe it again. */
                 if (e->state.followed)
                         e->probed = false;
         }
+        return r;
+}
 
-        if (e->state.followed) {
-                if (r >= 0 && !e->probed) {
-                        /* Opening for writing writes nothing but fails as a write would: a
-                         * key nobody can write here is not followed. */
-                        int w = sysctl_open_at(g->root_fd, e->path, O_WRONLY);
+/* Opening for writing writes nothing but fails as a write would: 0 if the key could be
+ * written, or the error. Done once per key (until it comes back). */
+static int entry_probe(SysctlGuard *g, SysctlEntry *e) {
+        int w = sysctl_open_at(g->root_fd, e->path, O_WRONLY);
 
-                        e->probed = true;
-                        if (w >= 0)
-                                safe_close(w);
-                        else
-                                probe = w;
-                }
-                d = sysctl_policy_follow(&in, &e->state, r, value, e->desired, probe, now);
-        } else
-                d = sysctl_policy_observe(&in, &e->state, r, value, e->desired, now);
+        e->probed = true;
+        if (w < 0)
+                return w;
+        safe_close(w);
+        return 0;
+}
+
+/* What the policy makes of what was read (r, value). */
+static SysctlDecision entry_decide(SysctlGuard *g, SysctlEntry *e, int r, const char *value,
+                                   usec_t now) {
+        SysctlPolicyInput in = { .mode = g->mode, .held = g->held };
+        int probe = 0;
+
+        if (!e->state.followed)
+                return sysctl_policy_observe(&in, &e->state, r, value, e->desired, now);
+
+        /* A key nobody can write here is not followed. */
+        if (r >= 0 && !e->probed)
+                probe = entry_probe(g, e);
+        return sysctl_policy_follow(&in, &e->state, r, value, e->desired, probe, now);
+}
+
+/* A followed key takes the value read as the one kept; the one kept before in *ret_previous. */
+static int entry_keep_value(SysctlEntry *e, const char *value, char **ret_previous) {
+        char *previous = TAKE_PTR(e->desired);
+
+        if (entry_set_desired(e, value) < 0) {
+                /* Keep the old value: the next look tries again. */
+                e->desired = previous;
+                return log_oom();
+        }
+        *ret_previous = previous;
+        return 0;
+}
+
+static void entry_check(SysctlGuard *g, SysctlEntry *e, usec_t now, bool rearm) {
+        _cleanup_free_ char *value = NULL, *readback = NULL, *previous = NULL;
+        SysctlKeyStatus before = e->state.status;
+        SysctlDecision d;
+        SysctlAction a;
+        int r;
+
+        r = entry_read(g, e, rearm, &value);
+        d = entry_decide(g, e, r, value, now);
         if (d.appeared) {
                 _cleanup_(fields_done) Fields f = {};
 
@@ -338,13 +391,8 @@ static void entry_check(SysctlGuard *g, SysctlEntry *e, usec_t now, bool rearm) 
 
         a = d.action;
         if (a == SYSCTL_ACTION_FOLLOW || a == SYSCTL_ACTION_REPORT_ADOPTED) {
-                previous = TAKE_PTR(e->desired);
-                if (entry_set_desired(e, value) < 0) {
-                        /* Keep the old value: the next look tries again. */
-                        e->desired = TAKE_PTR(previous);
-                        log_oom();
+                if (entry_keep_value(e, value, &previous) < 0)
                         return;
-                }
                 if (a == SYSCTL_ACTION_FOLLOW) {
                         log_debug("Following %s, now %s.", e->key, e->desired);
                         a = SYSCTL_ACTION_NONE;
@@ -353,15 +401,12 @@ static void entry_check(SysctlGuard *g, SysctlEntry *e, usec_t now, bool rearm) 
         }
         if (a == SYSCTL_ACTION_NONE && r >= 0 && !e->probed && !e->state.followed &&
             g->mode == GUARD_MODE_ENFORCE) {
-                /* Opening for writing writes nothing, but fails as a write would: a sandbox
-                 * that mounts the key read-only (ReadWritePaths= missing it) or a namespace's
-                 * read-only nf_conntrack_max is reported now, not when it drifts one day. */
-                int w = sysctl_open_at(g->root_fd, e->path, O_WRONLY);
+                /* A sandbox that mounts the key read-only (ReadWritePaths= missing it) or a
+                 * namespace's read-only nf_conntrack_max is reported now, not when it drifts
+                 * one day. */
+                int w = entry_probe(g, e);
 
-                e->probed = true;
-                if (w >= 0)
-                        safe_close(w);
-                else if (sysctl_error_is_readonly(w))
+                if (w < 0 && sysctl_error_is_readonly(w))
                         a = sysctl_policy_written(&e->state, w, now);
         }
         if (a == SYSCTL_ACTION_RESTORE) {
