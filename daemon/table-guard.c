@@ -557,6 +557,28 @@ static void log_raised(const TableRaiseInput *in, const TableRaise *p, uint64_t 
         fields_done(&f);
 }
 
+/* Resizes the hash to the planned buckets, handing them to the sysctl guard to keep. Returns
+ * the buckets the table has now. */
+static uint64_t raise_resize_hash(TableGuard *g, uint64_t buckets, uint64_t planned) {
+        char value[32];
+        int r;
+
+        r = write_hashsize(g, planned);
+        if (r < 0) {
+                if (!g->hashsize_reported)
+                        log_full_errno(sysctl_error_is_readonly(r) || r == -ENOENT ? LOG_NOTICE : LOG_WARNING, r,
+                                       "AutoRaise: cannot resize the conntrack hash to %" PRIu64 " buckets here "
+                                       "(possible only in the first network namespace, with "
+                                       HASHSIZE_PATH " writable), raising the maximum alone: %m",
+                                       planned);
+                g->hashsize_reported = true;
+                return buckets;
+        }
+        snprintf(value, sizeof(value), "%" PRIu64, planned);
+        (void) sysctl_guard_raise(g->sysctl_guard, BUCKETS_PATH, value);
+        return planned;
+}
+
 static void auto_raise(TableGuard *g, const CtSample *s, usec_t now) {
         TableRaiseInput in;
         TableRaiseVerdict v;
@@ -608,23 +630,7 @@ static void auto_raise(TableGuard *g, const CtSample *s, usec_t now) {
                 return;
         }
 
-        new_buckets = buckets;
-        if (v.plan.resize) {
-                r = write_hashsize(g, v.plan.buckets);
-                if (r < 0) {
-                        if (!g->hashsize_reported)
-                                log_full_errno(sysctl_error_is_readonly(r) || r == -ENOENT ? LOG_NOTICE : LOG_WARNING, r,
-                                               "AutoRaise: cannot resize the conntrack hash to %" PRIu64 " buckets here "
-                                               "(possible only in the first network namespace, with "
-                                               HASHSIZE_PATH " writable), raising the maximum alone: %m",
-                                               v.plan.buckets);
-                        g->hashsize_reported = true;
-                } else {
-                        new_buckets = v.plan.buckets;
-                        snprintf(value, sizeof(value), "%" PRIu64, new_buckets);
-                        (void) sysctl_guard_raise(g->sysctl_guard, BUCKETS_PATH, value);
-                }
-        }
+        new_buckets = v.plan.resize ? raise_resize_hash(g, buckets, v.plan.buckets) : buckets;
 
         snprintf(value, sizeof(value), "%" PRIu64, v.plan.max);
         r = sysctl_write_verified(g->sysctl_root, MAX_PATH, value, NULL);
