@@ -53,8 +53,10 @@ MetricsTextfile *metrics_textfile_free(MetricsTextfile *t) {
         return NULL;
 }
 
-static uint64_t event_count(const MetricsTextfile *t, const char *name) {
-        for (size_t i = 0; i < t->n_events; i++)
+static uint64_t event_count(const MetricsTextfile *t, EventId id) {
+        const char *name = event_to_string(id);
+
+        for (size_t i = 0; name && i < t->n_events; i++)
                 if (streq(t->events[i].name, name))
                         return t->events[i].count;
         return 0;
@@ -165,20 +167,90 @@ static void collect_sysctl(const SysctlGuardView *v, void *userdata) {
         c->n++;
 }
 
-void metrics_textfile_tick(MetricsTextfile *t, Manager *m, usec_t now) {
-        const char *dir = m->config->textfile_directory;
-        _cleanup_free_ char *text = NULL, *dirpath = NULL;
-        MetricsModule modules[CONFIG_ENSURE_MAX] = {};
-        _cleanup_free_ MetricsSysctl *sysctls = NULL;
-        _cleanup_free_ char **actuals = NULL;
-        size_t n_rows = 0;
+/* The guarded modules as the module guard last saw them, into modules[] and x. */
+static void collect_modules(Manager *m, MetricsModule modules[static CONFIG_ENSURE_MAX], Metrics *x) {
+        for (size_t i = 0; i < CONFIG_ENSURE_MAX; i++) {
+                bool known;
+                ModuleState st;
+                const char *name = module_guard_module(m->module_guard, i, &known, &st);
+
+                if (!name)
+                        break;
+                modules[i] = (MetricsModule) {
+                        .name = name,
+                        .known = known,
+                        .state = st == MODULE_STATE_BUILTIN ? METRICS_MODULE_BUILTIN :
+                                 st == MODULE_STATE_LIVE ? METRICS_MODULE_LIVE : METRICS_MODULE_MISSING,
+                };
+                x->n_modules++;
+        }
+        x->modules = modules;
+}
+
+/* The heals, restores and failures since start, the hold and the flap guard. */
+static void collect_counts(const MetricsTextfile *t, Manager *m, Metrics *x) {
+        _cleanup_(hold_done) Hold hold = {};
         SysctlGuardCounts sc = {};
         ModuleGuardCounts mc;
-        _cleanup_(hold_done) Hold hold = {};
-        Metrics x = {};
+
+        if (m->sysctl_guard)
+                sysctl_guard_counts(m->sysctl_guard, &sc);
+        module_guard_counts(m->module_guard, &mc);
+        x->have_heals = x->have_restores = x->have_failures = true;
+        x->heals[METRICS_HEAL_MODULE_CHAIN] = mc.heals;
+        x->restores = sc.restores;
+        x->failures[METRICS_FAILURE_MODULE_LOAD] = mc.failures;
+        x->failures[METRICS_FAILURE_SYSCTL_WRITE] = event_count(t, EVENT_SYSCTL_FAILED);
+        x->failures[METRICS_FAILURE_CONFIG] = event_count(t, EVENT_CONFIG_REJECTED);
+        x->events = t->events;
+        x->n_events = t->n_events;
+
+        x->have_hold = true;
+        x->held = mc.held;
+        if (mc.held && hold_load(m->root, &hold) >= 0)
+                x->hold_until = hold.until;
+        else
+                x->hold_until = USEC_INFINITY;
+        x->have_flapping = true;
+        x->flapping = mc.flapping;
+}
+
+/* Writes the file; a failure other than a missing directory is reported once. */
+static void textfile_write(MetricsTextfile *t, Manager *m, const Metrics *x, usec_t now) {
+        const char *dir = m->config->textfile_directory;
+        _cleanup_free_ char *text = NULL, *dirpath = NULL;
         size_t size = 0;
         FILE *f;
         int r;
+
+        f = open_memstream(&text, &size);
+        if (!f)
+                return;
+        r = metrics_write(x, f);
+        if (fclose(f) != 0 && r == 0)
+                r = -EIO;
+        if (r >= 0) {
+                if (asprintf(&dirpath, "%s%s", m->root, dir) < 0)
+                        return;
+                r = write_atomic(dirpath, text, size);
+        }
+        /* A missing directory is not an error: node_exporter is not installed. */
+        if (r < 0 && r != -ENOENT && r != t->last_error)
+                log_warning_errno(r, "Failed to write %s/%s for node_exporter, ignoring: %m",
+                                  dir, METRICS_TEXTFILE_NAME);
+        t->last_error = r < 0 ? r : 0;
+        t->last_write = now;
+        t->dirty = false;
+        t->last_size = size;
+        memcpy(t->counter, x->counter, sizeof(t->counter));
+        memcpy(t->have_counter, x->have_counter, sizeof(t->have_counter));
+}
+
+void metrics_textfile_tick(MetricsTextfile *t, Manager *m, usec_t now) {
+        const char *dir = m->config->textfile_directory;
+        MetricsModule modules[CONFIG_ENSURE_MAX] = {};
+        SysctlCollect rows = { .sysctl_root = m->sysctl_root };
+        Metrics x = {};
 
         if (!t || !dir || !*dir)
                 return;
@@ -193,81 +265,21 @@ void metrics_textfile_tick(MetricsTextfile *t, Manager *m, usec_t now) {
         x.version = PACKAGE_VERSION;
         x.daemon_known = x.up = true;
         x.started = t->started;
-
-        for (size_t i = 0; i < ELEMENTSOF(modules); i++) {
-                bool known;
-                ModuleState st;
-                const char *name = module_guard_module(m->module_guard, i, &known, &st);
-
-                if (!name)
-                        break;
-                modules[i] = (MetricsModule) {
-                        .name = name,
-                        .known = known,
-                        .state = st == MODULE_STATE_BUILTIN ? METRICS_MODULE_BUILTIN :
-                                 st == MODULE_STATE_LIVE ? METRICS_MODULE_LIVE : METRICS_MODULE_MISSING,
-                };
-                x.n_modules++;
-        }
-        x.modules = modules;
+        collect_modules(m, modules, &x);
 
         /* The sysctl guard's own rows: owned and followed, as the state file has them. */
-        if (m->sysctl_guard) {
-                SysctlCollect sc_rows = { .sysctl_root = m->sysctl_root };
-
-                sysctl_guard_foreach(m->sysctl_guard, collect_sysctl, &sc_rows);
-                sysctls = sc_rows.rows;
-                actuals = sc_rows.actuals;
-                n_rows = sc_rows.n;
-                x.n_sysctls = sc_rows.n;
-        }
-        x.sysctls = sysctls;
-
         if (m->sysctl_guard)
-                sysctl_guard_counts(m->sysctl_guard, &sc);
-        module_guard_counts(m->module_guard, &mc);
-        x.have_heals = x.have_restores = x.have_failures = true;
-        x.heals[METRICS_HEAL_MODULE_CHAIN] = mc.heals;
-        x.restores = sc.restores;
-        x.failures[METRICS_FAILURE_MODULE_LOAD] = mc.failures;
-        x.failures[METRICS_FAILURE_SYSCTL_WRITE] = event_count(t, "sysctl-failed");
-        x.failures[METRICS_FAILURE_CONFIG] = event_count(t, "config-rejected");
-        x.events = t->events;
-        x.n_events = t->n_events;
+                sysctl_guard_foreach(m->sysctl_guard, collect_sysctl, &rows);
+        x.sysctls = rows.rows;
+        x.n_sysctls = rows.n;
 
-        x.have_hold = true;
-        x.held = mc.held;
-        if (mc.held && hold_load(m->root, &hold) >= 0)
-                x.hold_until = hold.until;
-        else
-                x.hold_until = USEC_INFINITY;
-        x.have_flapping = true;
-        x.flapping = mc.flapping;
+        collect_counts(t, m, &x);
         x.timestamp = now_usec(CLOCK_REALTIME);
 
-        f = open_memstream(&text, &size);
-        if (!f)
-                goto finish;
-        r = metrics_write(&x, f);
-        if (fclose(f) != 0 && r == 0)
-                r = -EIO;
-        if (r >= 0) {
-                if (asprintf(&dirpath, "%s%s", m->root, dir) < 0)
-                        goto finish;
-                r = write_atomic(dirpath, text, size);
-        }
-        /* A missing directory is not an error: node_exporter is not installed. */
-        if (r < 0 && r != -ENOENT && r != t->last_error)
-                log_warning_errno(r, "Failed to write %s/%s for node_exporter, ignoring: %m",
-                                  dir, METRICS_TEXTFILE_NAME);
-        t->last_error = r < 0 ? r : 0;
-        t->last_write = now;
-        t->dirty = false;
-        t->last_size = size;
-        memcpy(t->counter, x.counter, sizeof(t->counter));
-        memcpy(t->have_counter, x.have_counter, sizeof(t->have_counter));
+        textfile_write(t, m, &x, now);
 
-finish:
-        for (size_t i = 0; actuals && i < n_rows; i++)
-                free(actuals[i]);
+        for (size_t i = 0; i < rows.n; i++)
+                free(rows.actuals[i]);
+        free(rows.actuals);
+        free(rows.rows);
 }
