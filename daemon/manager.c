@@ -282,10 +282,66 @@ Manager *manager_free(Manager *m) {
         return NULL;
 }
 
+/* The event loop: the signals, the watchdog and the tick. */
+static int manager_setup_loop(Manager *m) {
+        sigset_t mask;
+        int r;
+
+        r = sd_event_default(&m->event);
+        if (r < 0)
+                return r;
+
+        sigemptyset(&mask);
+        sigaddset(&mask, SIGTERM);
+        sigaddset(&mask, SIGINT);
+        sigaddset(&mask, SIGHUP);
+        if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
+                return negative_errno();
+
+        r = sd_event_add_signal(m->event, NULL, SIGTERM, on_terminate, m);
+        if (r < 0)
+                return r;
+        r = sd_event_add_signal(m->event, NULL, SIGINT, on_terminate, m);
+        if (r < 0)
+                return r;
+        r = sd_event_add_signal(m->event, NULL, SIGHUP, on_sighup, m);
+        if (r < 0)
+                return r;
+
+        /* Serves WatchdogSec= from the loop itself: a stalled loop is a dead daemon. */
+        r = sd_event_set_watchdog(m->event, true);
+        if (r < 0)
+                return r;
+
+        /* 1 ms accuracy: the default 250 ms slack would add up to a quarter second to every
+         * restore and heal, for no measurable saving in CPU. */
+        return sd_event_add_time_relative(m->event, &m->tick, CLOCK_MONOTONIC, 0, USEC_PER_MSEC,
+                                          on_tick, m);
+}
+
+/* The three guards, seeded with what the previous run followed. */
+static int manager_guards_new(Manager *m, const DaemonState *previous) {
+        int r;
+
+        r = sysctl_guard_new(m->sysctl_root, m->event, m->config, &m->sysctl_guard);
+        if (r < 0)
+                return r;
+        seed_followed(m, previous);
+
+        /* After the sysctl guard: a heal hands over to it. */
+        r = module_guard_new(m, &m->module_guard);
+        if (r < 0)
+                return r;
+
+        r = table_guard_new(m->event, m->root, m->config, &m->table_guard);
+        if (r < 0)
+                return r;
+        return table_guard_attach(m->table_guard, m->sysctl_guard);
+}
+
 int manager_new(const char *root, const char *config_path, Config *config, Manager **ret) {
         _cleanup_(manager_freep) Manager *m = NULL;
         _cleanup_(daemon_state_done) DaemonState previous = {};
-        sigset_t mask;
         int r;
 
         m = calloc(1, sizeof(Manager));
@@ -322,53 +378,10 @@ int manager_new(const char *root, const char *config_path, Config *config, Manag
                 return r;
         log_set_event_hook(on_event, m);
 
-        r = sd_event_default(&m->event);
+        r = manager_setup_loop(m);
         if (r < 0)
                 return r;
-
-        sigemptyset(&mask);
-        sigaddset(&mask, SIGTERM);
-        sigaddset(&mask, SIGINT);
-        sigaddset(&mask, SIGHUP);
-        if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
-                return negative_errno();
-
-        r = sd_event_add_signal(m->event, NULL, SIGTERM, on_terminate, m);
-        if (r < 0)
-                return r;
-        r = sd_event_add_signal(m->event, NULL, SIGINT, on_terminate, m);
-        if (r < 0)
-                return r;
-        r = sd_event_add_signal(m->event, NULL, SIGHUP, on_sighup, m);
-        if (r < 0)
-                return r;
-
-        /* Serves WatchdogSec= from the loop itself: a stalled loop is a dead daemon. */
-        r = sd_event_set_watchdog(m->event, true);
-        if (r < 0)
-                return r;
-
-        /* 1 ms accuracy: the default 250 ms slack would add up to a quarter second to every
-         * restore and heal, for no measurable saving in CPU. */
-        r = sd_event_add_time_relative(m->event, &m->tick, CLOCK_MONOTONIC, 0, USEC_PER_MSEC,
-                                       on_tick, m);
-        if (r < 0)
-                return r;
-
-        r = sysctl_guard_new(m->sysctl_root, m->event, m->config, &m->sysctl_guard);
-        if (r < 0)
-                return r;
-        seed_followed(m, &previous);
-
-        /* After the sysctl guard: a heal hands over to it. */
-        r = module_guard_new(m, &m->module_guard);
-        if (r < 0)
-                return r;
-
-        r = table_guard_new(m->event, m->root, m->config, &m->table_guard);
-        if (r < 0)
-                return r;
-        r = table_guard_attach(m->table_guard, m->sysctl_guard);
+        r = manager_guards_new(m, &previous);
         if (r < 0)
                 return r;
 
