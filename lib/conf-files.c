@@ -128,131 +128,137 @@ static bool is_masked(int dfd, const char *name) {
         return streq(target, "/dev/null");
 }
 
-int conf_files_list(const char *root, const char *main_override, ConfFileList *ret) {
-        _cleanup_(conf_file_list_done) ConfFileList l = {};
-        Dropin *dropins = NULL;
-        size_t n_dropins = 0;
-        int r = 0;
+/* The drop-ins found so far, by name: a later directory's file replaces an earlier one's. */
+typedef struct Dropins {
+        Dropin *d;
+        size_t n;
+} Dropins;
 
-        if (main_override) {
-                r = list_add(&l, main_override, 0);
+static void dropins_done(Dropins *ds) {
+        for (size_t i = 0; i < ds->n; i++) {
+                free(ds->d[i].name);
+                free(ds->d[i].path);
+        }
+        free(ds->d);
+}
+
+/* path NULL: masked. Takes path. */
+static int dropins_add(Dropins *ds, const char *name, char *path) {
+        Dropin *nd;
+
+        for (size_t i = 0; i < ds->n; i++)
+                if (streq(ds->d[i].name, name)) {
+                        /* Higher priority: replaces the lower one of the same name. */
+                        free(ds->d[i].path);
+                        ds->d[i].path = path;
+                        return 0;
+                }
+
+        nd = reallocarray(ds->d, ds->n + 1, sizeof(Dropin));
+        if (!nd) {
+                free(path);
+                return -ENOMEM;
+        }
+        ds->d = nd;
+        ds->d[ds->n].name = strdup(name);
+        if (!ds->d[ds->n].name) {
+                free(path);
+                return -ENOMEM;
+        }
+        ds->d[ds->n++].path = path;
+        return 0;
+}
+
+/* The main file, unless it is missing. */
+static int list_main(const char *root, const char *main_override, ConfFileList *l) {
+        _cleanup_free_ char *p = NULL;
+        struct stat st;
+
+        if (main_override)
+                return list_add(l, main_override, 0);
+
+        p = path_join(root, CONF_MAIN_FILE);
+        if (!p)
+                return -ENOMEM;
+        /* The main file is optional; any other failure is reported when it is read. */
+        if (stat(p, &st) >= 0 || errno != ENOENT)
+                return list_add(l, p, 0);
+        return 0;
+}
+
+/* Adds the drop-ins of one directory to ds; a directory that cannot be read or is not trusted
+ * is listed in l with its error. */
+static int scan_dropin_dir(const char *root, const char *d, ConfFileList *l, Dropins *ds) {
+        _cleanup_free_ char *dir = path_join(root, d);
+        _cleanup_closedir_ DIR *dh = NULL;
+        struct dirent *de;
+        struct stat st;
+        int r;
+
+        if (!dir)
+                return -ENOMEM;
+        dh = opendir(dir);
+        if (!dh) {
+                if (errno == ENOENT || errno == ENOTDIR)
+                        return 0;
+                return list_add(l, dir, negative_errno());
+        }
+        if (fstat(dirfd(dh), &st) < 0)
+                return negative_errno();
+        r = conf_trust_check(&st);
+        if (r < 0)
+                /* An untrusted directory is refused whole: its files are not read. */
+                return list_add(l, dir, r);
+
+        while ((errno = 0, de = readdir(dh))) {
+                char *path = NULL;
+
+                if (!is_conf_name(de->d_name))
+                        continue;
+                if (de->d_type == DT_DIR)
+                        continue;
+
+                if (!is_masked(dirfd(dh), de->d_name) &&
+                    asprintf(&path, "%s/%s", dir, de->d_name) < 0)
+                        return -ENOMEM;
+                r = dropins_add(ds, de->d_name, path);
                 if (r < 0)
                         return r;
-        } else {
-                _cleanup_free_ char *p = path_join(root, CONF_MAIN_FILE);
-                struct stat st;
-
-                if (!p)
-                        return -ENOMEM;
-                /* The main file is optional; any other failure is reported when it is read. */
-                if (stat(p, &st) >= 0 || errno != ENOENT) {
-                        r = list_add(&l, p, 0);
-                        if (r < 0)
-                                return r;
-                }
         }
+        if (errno != 0)
+                return list_add(l, dir, negative_errno());
+        return 0;
+}
+
+int conf_files_list(const char *root, const char *main_override, ConfFileList *ret) {
+        _cleanup_(conf_file_list_done) ConfFileList l = {};
+        _cleanup_(dropins_done) Dropins ds = {};
+        int r;
+
+        r = list_main(root, main_override, &l);
+        if (r < 0)
+                return r;
 
         for (const char * const *d = conf_dropin_dirs; *d; d++) {
-                _cleanup_free_ char *dir = path_join(root, *d);
-                _cleanup_closedir_ DIR *dh = NULL;
-                struct dirent *de;
-                struct stat st;
-                int k;
-
-                if (!dir) {
-                        r = -ENOMEM;
-                        goto finish;
-                }
-                dh = opendir(dir);
-                if (!dh) {
-                        if (errno == ENOENT || errno == ENOTDIR)
-                                continue;
-                        r = list_add(&l, dir, negative_errno());
-                        if (r < 0)
-                                goto finish;
-                        continue;
-                }
-                if (fstat(dirfd(dh), &st) < 0) {
-                        r = negative_errno();
-                        goto finish;
-                }
-                k = conf_trust_check(&st);
-                if (k < 0) {
-                        /* An untrusted directory is refused whole: its files are not read. */
-                        r = list_add(&l, dir, k);
-                        if (r < 0)
-                                goto finish;
-                        continue;
-                }
-
-                while ((errno = 0, de = readdir(dh))) {
-                        _cleanup_free_ char *path = NULL;
-                        Dropin *found = NULL;
-
-                        if (!is_conf_name(de->d_name))
-                                continue;
-                        if (de->d_type == DT_DIR)
-                                continue;
-
-                        if (!is_masked(dirfd(dh), de->d_name)) {
-                                if (asprintf(&path, "%s/%s", dir, de->d_name) < 0) {
-                                        r = -ENOMEM;
-                                        goto finish;
-                                }
-                        }
-
-                        for (size_t i = 0; i < n_dropins; i++)
-                                if (streq(dropins[i].name, de->d_name))
-                                        found = &dropins[i];
-                        if (found) {
-                                /* Higher priority: replaces the lower one of the same name. */
-                                free(found->path);
-                                found->path = TAKE_PTR(path);
-                                continue;
-                        }
-
-                        Dropin *nd = reallocarray(dropins, n_dropins + 1, sizeof(Dropin));
-                        if (!nd) {
-                                r = -ENOMEM;
-                                goto finish;
-                        }
-                        dropins = nd;
-                        dropins[n_dropins].name = strdup(de->d_name);
-                        if (!dropins[n_dropins].name) {
-                                r = -ENOMEM;
-                                goto finish;
-                        }
-                        dropins[n_dropins++].path = TAKE_PTR(path);
-                }
-                if (errno != 0) {
-                        r = list_add(&l, dir, negative_errno());
-                        if (r < 0)
-                                goto finish;
-                }
+                r = scan_dropin_dir(root, *d, &l, &ds);
+                if (r < 0)
+                        return r;
         }
 
         /* qsort() must not be handed NULL, even for no elements. */
-        if (n_dropins > 0)
-                qsort(dropins, n_dropins, sizeof(Dropin), dropin_cmp);
-        for (size_t i = 0; i < n_dropins; i++) {
-                if (!dropins[i].path)
+        if (ds.n > 0)
+                qsort(ds.d, ds.n, sizeof(Dropin), dropin_cmp);
+        for (size_t i = 0; i < ds.n; i++) {
+                if (!ds.d[i].path)
                         continue;
-                r = list_add(&l, dropins[i].path, 0);
+                r = list_add(&l, ds.d[i].path, 0);
                 if (r < 0)
-                        goto finish;
+                        return r;
         }
 
         *ret = l;
         l = (ConfFileList) {};
-        r = 0;
-
-finish:
-        for (size_t i = 0; i < n_dropins; i++) {
-                free(dropins[i].name);
-                free(dropins[i].path);
-        }
-        free(dropins);
-        return r;
+        return 0;
 }
 
 int conf_file_read(const char *path, size_t max, char **ret_data, size_t *ret_size) {
