@@ -309,6 +309,77 @@ static int parse_u64(const char *v, uint64_t *ret) {
         return 0;
 }
 
+/* "Reload=TIME ok|rejected" */
+static int parse_reload(DaemonState *s, char *v) {
+        char *result = strchr(v, ' ');
+
+        if (!result)
+                return -EBADMSG;
+        *result++ = '\0';
+        if (parse_u64(v, &s->reload_time) < 0)
+                return -EBADMSG;
+        if (streq(result, "ok"))
+                s->reload = DAEMON_RELOAD_OK;
+        else if (streq(result, "rejected"))
+                s->reload = DAEMON_RELOAD_REJECTED;
+        else
+                return -EBADMSG;
+        return 0;
+}
+
+/* "Event=TIME NAME [MESSAGE]", the message escaped. */
+static int parse_event(DaemonState *s, char *v) {
+        char *name, *msg;
+        uint64_t u;
+        int r;
+
+        name = strchr(v, ' ');
+        if (!name)
+                return -EBADMSG;
+        *name++ = '\0';
+        msg = strchr(name, ' ');
+        if (msg)
+                *msg++ = '\0';
+        if (parse_u64(v, &u) < 0 || (msg && unescape(msg) < 0))
+                return -EBADMSG;
+        r = daemon_state_add_event(s, u, name, msg);
+        if (r < 0)
+                return r == -ENOMEM ? r : -EBADMSG;
+        return 0;
+}
+
+/* One "Key=value" line; unknown keys are ignored. */
+static int parse_assignment(DaemonState *s, const char *key, char *v, bool *version) {
+        uint64_t u;
+
+        if (streq(key, "Version")) {
+                if (!streq(v, "1"))
+                        return -EPROTONOSUPPORT;
+                *version = true;
+        } else if (streq(key, "Pid") || streq(key, "Heals") || streq(key, "Restores") ||
+                   streq(key, "WarnPercent") || streq(key, "CritPercent")) {
+                if (parse_u64(v, &u) < 0 || u > UINT32_MAX)
+                        return -EBADMSG;
+                *(streq(key, "Pid") ? &s->pid : streq(key, "Heals") ? &s->heals :
+                  streq(key, "Restores") ? &s->restores :
+                  streq(key, "WarnPercent") ? &s->warn_percent : &s->crit_percent) = (unsigned) u;
+        } else if (streq(key, "Started")) {
+                if (parse_u64(v, &s->started) < 0)
+                        return -EBADMSG;
+        } else if (streq(key, "Mode") || streq(key, "Fingerprint") ||
+                   streq(key, "ConfigMain") || streq(key, "ReloadError"))
+                return take_string(streq(key, "Mode") ? &s->mode :
+                                   streq(key, "Fingerprint") ? &s->fingerprint :
+                                   streq(key, "ConfigMain") ? &s->config_main : &s->reload_error, v);
+        else if (streq(key, "Reload"))
+                return parse_reload(s, v);
+        else if (streq(key, "Sysctl"))
+                return parse_sysctl(s, v);
+        else if (streq(key, "Event"))
+                return parse_event(s, v);
+        return 0;
+}
+
 int daemon_state_parse(const char *text, size_t size, DaemonState *ret) {
         _cleanup_(daemon_state_done) DaemonState s = {};
         const char *p = text, *end = text + size;
@@ -321,7 +392,6 @@ int daemon_state_parse(const char *text, size_t size, DaemonState *ret) {
         while (p < end) {
                 const char *nl = memchr(p, '\n', (size_t) (end - p));
                 _cleanup_free_ char *line = strndup(p, nl ? (size_t) (nl - p) : (size_t) (end - p));
-                uint64_t u;
                 char *v;
 
                 if (!line)
@@ -334,62 +404,9 @@ int daemon_state_parse(const char *text, size_t size, DaemonState *ret) {
                         return -EBADMSG;
                 *v++ = '\0';
 
-                if (streq(line, "Version")) {
-                        if (!streq(v, "1"))
-                                return -EPROTONOSUPPORT;
-                        version = true;
-                } else if (streq(line, "Pid") || streq(line, "Heals") || streq(line, "Restores") ||
-                           streq(line, "WarnPercent") || streq(line, "CritPercent")) {
-                        if (parse_u64(v, &u) < 0 || u > UINT32_MAX)
-                                return -EBADMSG;
-                        *(streq(line, "Pid") ? &s.pid : streq(line, "Heals") ? &s.heals :
-                          streq(line, "Restores") ? &s.restores :
-                          streq(line, "WarnPercent") ? &s.warn_percent : &s.crit_percent) = (unsigned) u;
-                } else if (streq(line, "Started")) {
-                        if (parse_u64(v, &s.started) < 0)
-                                return -EBADMSG;
-                } else if (streq(line, "Mode") || streq(line, "Fingerprint") ||
-                           streq(line, "ConfigMain") || streq(line, "ReloadError")) {
-                        r = take_string(streq(line, "Mode") ? &s.mode :
-                                        streq(line, "Fingerprint") ? &s.fingerprint :
-                                        streq(line, "ConfigMain") ? &s.config_main : &s.reload_error, v);
-                        if (r < 0)
-                                return r;
-                } else if (streq(line, "Reload")) {
-                        char *result = strchr(v, ' ');
-
-                        if (!result)
-                                return -EBADMSG;
-                        *result++ = '\0';
-                        if (parse_u64(v, &s.reload_time) < 0)
-                                return -EBADMSG;
-                        if (streq(result, "ok"))
-                                s.reload = DAEMON_RELOAD_OK;
-                        else if (streq(result, "rejected"))
-                                s.reload = DAEMON_RELOAD_REJECTED;
-                        else
-                                return -EBADMSG;
-                } else if (streq(line, "Sysctl")) {
-                        r = parse_sysctl(&s, v);
-                        if (r < 0)
-                                return r;
-                } else if (streq(line, "Event")) {
-                        char *name, *msg;
-
-                        name = strchr(v, ' ');
-                        if (!name)
-                                return -EBADMSG;
-                        *name++ = '\0';
-                        msg = strchr(name, ' ');
-                        if (msg)
-                                *msg++ = '\0';
-                        if (parse_u64(v, &u) < 0 || (msg && unescape(msg) < 0))
-                                return -EBADMSG;
-                        r = daemon_state_add_event(&s, u, name, msg);
-                        if (r < 0)
-                                return r == -ENOMEM ? r : -EBADMSG;
-                }
-                /* Unknown keys: ignored. */
+                r = parse_assignment(&s, line, v, &version);
+                if (r < 0)
+                        return r;
         }
         if (!version)
                 return -EBADMSG;
