@@ -127,6 +127,26 @@ static uint64_t value_hash(const char *v) {
         return h ?: 1;
 }
 
+/* A read failed: reported once per error (the set of errors reported is reset once the key
+ * holds its value again). */
+static SysctlAction decide_read_failed(SysctlKeyState *s, int read_result) {
+        s->status = SYSCTL_KEY_READ_FAILED;
+        s->error = -read_result;
+        return reported_add(s, read_result) ? SYSCTL_ACTION_REPORT_READ_FAILED : SYSCTL_ACTION_NONE;
+}
+
+/* The value differs and ctguard may not write (monitor mode or on hold): reported once per
+ * value seen. */
+static SysctlAction decide_drift(SysctlKeyState *s, const char *observed) {
+        uint64_t h = value_hash(observed);
+
+        if (s->status == SYSCTL_KEY_DRIFTED && s->drift_hash == h)
+                return SYSCTL_ACTION_NONE;
+        s->status = SYSCTL_KEY_DRIFTED;
+        s->drift_hash = h;
+        return SYSCTL_ACTION_REPORT_DRIFT;
+}
+
 SysctlDecision sysctl_policy_observe(const SysctlPolicyInput *in, SysctlKeyState *s,
                                      int read_result, const char *observed, const char *desired,
                                      usec_t now) {
@@ -144,10 +164,7 @@ SysctlDecision sysctl_policy_observe(const SysctlPolicyInput *in, SysctlKeyState
         }
 
         if (read_result < 0) {
-                s->status = SYSCTL_KEY_READ_FAILED;
-                s->error = -read_result;
-                if (reported_add(s, read_result))
-                        d.action = SYSCTL_ACTION_REPORT_READ_FAILED;
+                d.action = decide_read_failed(s, read_result);
                 return d;
         }
 
@@ -184,13 +201,7 @@ SysctlDecision sysctl_policy_observe(const SysctlPolicyInput *in, SysctlKeyState
         }
 
         if (in->mode == GUARD_MODE_MONITOR || in->held) {
-                uint64_t h = value_hash(observed);
-
-                if (s->status == SYSCTL_KEY_DRIFTED && s->drift_hash == h)
-                        return d;
-                s->status = SYSCTL_KEY_DRIFTED;
-                s->drift_hash = h;
-                d.action = SYSCTL_ACTION_REPORT_DRIFT;
+                d.action = decide_drift(s, observed);
                 return d;
         }
 
@@ -228,10 +239,7 @@ SysctlDecision sysctl_policy_follow(const SysctlPolicyInput *in, SysctlKeyState 
         }
 
         if (read_result < 0) {
-                s->status = SYSCTL_KEY_READ_FAILED;
-                s->error = -read_result;
-                if (reported_add(s, read_result))
-                        d.action = SYSCTL_ACTION_REPORT_READ_FAILED;
+                d.action = decide_read_failed(s, read_result);
                 return d;
         }
 
@@ -278,13 +286,7 @@ SysctlDecision sysctl_policy_follow(const SysctlPolicyInput *in, SysctlKeyState 
         /* Back after a module reload with the kernel's default: the value seen before the loss
          * returns, unless ctguard may not write. */
         if (in->mode == GUARD_MODE_MONITOR || in->held) {
-                uint64_t h = value_hash(observed);
-
-                if (s->status == SYSCTL_KEY_DRIFTED && s->drift_hash == h)
-                        return d;
-                s->status = SYSCTL_KEY_DRIFTED;
-                s->drift_hash = h;
-                d.action = SYSCTL_ACTION_REPORT_DRIFT;
+                d.action = decide_drift(s, observed);
                 return d;
         }
 
