@@ -89,16 +89,13 @@ static void emit_console(int level, const char *event, const char *message) {
                 fprintf(stderr, "ctguard: %s\n", message);
 }
 
-static void emit(int level, const EventInfo *event, const char * const *fields, const char *file,
-                 int line, const char *func, const char *message) {
-        if (!journal) {
-                emit_console(level, event ? event->name : NULL, message);
-                return;
-        }
-
+/* The message with its fields; 0, or the error of sd_journal_sendv(). */
+static int emit_journal(int level, const EventInfo *event, const char * const *fields,
+                        const char *file, int line, const char *func, const char *message) {
         struct iovec iov[32];
         char *strs[8] = {};
         size_t n = 0, ns = 0;
+        int r;
 
         /* Evaluates its argument once: callers pass strs[ns++]. */
 #define ADD(s)                                                                          \
@@ -126,10 +123,16 @@ static void emit(int level, const EventInfo *event, const char * const *fields, 
                 ADD(*f);
 #undef ADD
 
-        if (sd_journal_sendv(iov, (int) n) < 0)
-                emit_console(level, event ? event->name : NULL, message);
+        r = sd_journal_sendv(iov, (int) n);
         for (size_t i = 0; i < ns; i++)
                 free(strs[i]);
+        return r;
+}
+
+static void emit(int level, const EventInfo *event, const char * const *fields, const char *file,
+                 int line, const char *func, const char *message) {
+        if (!journal || emit_journal(level, event, fields, file, line, func, message) < 0)
+                emit_console(level, event ? event->name : NULL, message);
 }
 
 int log_internal(int level, int error, const char *file, int line, const char *func,
