@@ -5,15 +5,17 @@
 # priority" line per event. Every event has exactly one catalog entry with a Subject, every
 # entry belongs to an event, and no name or id is used twice. Then, where journalctl exists,
 # installs the catalog into a temporary root at the installed path and has journalctl build and
-# list its database.
+# list its database. With SOURCE-ROOT, also checks that README.md's "Journal events" and
+# ctguard(8)'s JOURNAL EVENTS name every event.
 #
-#   check-catalog.sh CATALOG EVENT-TABLE CATALOGDIR
+#   check-catalog.sh CATALOG EVENT-TABLE CATALOGDIR [SOURCE-ROOT]
 
 set -u
 
 catalog=$1
 event_table=$2
 catalogdir=$3
+src=${4:-}
 errors=0
 
 err() {
@@ -71,6 +73,19 @@ done <"$tmp/table"
 while read -r id _; do
         grep -q " $id\$" "$tmp/table" || err "catalog entry $id belongs to no event in the event table"
 done <"$tmp/entries.ok"
+
+# The documentation lists every event: README.md as `name`, ctguard(8) as a .B/.BR word.
+if [ -n "$src" ]; then
+        sed -n '/^### Journal events$/,/^#/p' "$src/README.md" >"$tmp/readme"
+        sed -n '/^\.SH JOURNAL EVENTS$/,/^\.SH /p' "$src/man/ctguard.8" | sed 's/\\-/-/g' >"$tmp/man"
+        [ -s "$tmp/readme" ] || err "README.md has no \"### Journal events\" section"
+        [ -s "$tmp/man" ] || err "man/ctguard.8 has no JOURNAL EVENTS section"
+        while read -r event _; do
+                grep -qF "\`$event\`" "$tmp/readme" || err "README.md's Journal events do not name $event"
+                grep -qE "^\.BR? (.*[ \"])?$event([ \",]|\$)" "$tmp/man" ||
+                        err "ctguard(8)'s JOURNAL EVENTS do not name $event"
+        done <"$tmp/table"
+fi
 
 # journalctl's own parser, on the file installed where meson installs it.
 if command -v journalctl >/dev/null; then
