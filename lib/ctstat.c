@@ -130,94 +130,114 @@ static int parse_hex(const char *w, size_t len, uint64_t *ret) {
         return 0;
 }
 
-static int parse_proc_stat(const char *text, bool want_entries, CtSample *ret) {
+/* /proc/net/stat/nf_conntrack as read so far: which header column is which counter, and the
+ * sums over the CPUs' rows. */
+typedef struct ProcStatTable {
         /* For each column of the header: the index in proc_stat_columns, or -1 to skip it. */
         int map[CTSTAT_PROC_STAT_COLUMNS];
-        size_t entries_column = SIZE_MAX;
-        uint64_t entries = 0;
-        uint64_t sums[ELEMENTSOF(proc_stat_columns)] = {};
-        bool seen[ELEMENTSOF(proc_stat_columns)] = {};
-        size_t n_columns = 0, len;
-        const char *p = text, *w;
-        unsigned n_cpus = 0;
+        size_t n_columns;
+        size_t entries_column;          /* SIZE_MAX: none */
+        bool seen[ELEMENTSOF(proc_stat_columns)];
+        uint64_t sums[ELEMENTSOF(proc_stat_columns)];
+        uint64_t entries;
+        unsigned n_cpus;
+} ProcStatTable;
+
+/* The header line: the columns by name. Without drop, the one the table guard needs, this is
+ * not the file we know. */
+static int proc_stat_header(ProcStatTable *t, const char **p) {
         bool have_drop = false;
-        CtSample c;
+        const char *w;
+        size_t len;
 
-        if (!text)
-                return -EBADMSG;
-
-        while (next_word(&p, &w, &len)) {
-                if (n_columns >= ELEMENTSOF(map))
+        while (next_word(p, &w, &len)) {
+                if (t->n_columns >= ELEMENTSOF(t->map))
                         return -EBADMSG;
-                map[n_columns] = -1;
+                t->map[t->n_columns] = -1;
                 if (len == strlen("entries") && memcmp(w, "entries", len) == 0) {
-                        if (entries_column != SIZE_MAX)
+                        if (t->entries_column != SIZE_MAX)
                                 return -EBADMSG;
-                        entries_column = n_columns;
+                        t->entries_column = t->n_columns;
                 }
                 for (size_t k = 0; k < ELEMENTSOF(proc_stat_columns); k++)
                         if (strlen(proc_stat_columns[k].name) == len &&
                             memcmp(proc_stat_columns[k].name, w, len) == 0) {
                                 /* The same name twice: not a header we understand. */
-                                if (seen[k])
+                                if (t->seen[k])
                                         return -EBADMSG;
-                                seen[k] = true;
-                                map[n_columns] = (int) k;
+                                t->seen[k] = true;
+                                t->map[t->n_columns] = (int) k;
                                 have_drop = have_drop || streq(proc_stat_columns[k].name, "drop");
                         }
-                n_columns++;
+                t->n_columns++;
         }
-        /* drop is what the table guard needs: without it this is not the file we know. */
-        if (!have_drop)
-                return -EBADMSG;
-        if (want_entries && entries_column == SIZE_MAX)
-                return -EBADMSG;
+        return have_drop ? 0 : -EBADMSG;
+}
+
+/* One row per CPU, as many values as the header has columns, summed. */
+static int proc_stat_rows(ProcStatTable *t, const char **p) {
+        const char *w;
+        size_t len;
 
         for (;;) {
                 size_t col = 0;
 
-                if (*p == '\n')
-                        p++;
-                if (*p == '\0')
+                if (**p == '\n')
+                        (*p)++;
+                if (**p == '\0')
                         break;
-                while (next_word(&p, &w, &len)) {
+                while (next_word(p, &w, &len)) {
                         uint64_t v;
 
-                        if (col >= n_columns || parse_hex(w, len, &v) < 0)
+                        if (col >= t->n_columns || parse_hex(w, len, &v) < 0)
                                 return -EBADMSG;
-                        if (map[col] >= 0)
-                                sums[map[col]] += v;
+                        if (t->map[col] >= 0)
+                                t->sums[t->map[col]] += v;
                         /* Every row repeats the namespace's one count, read as the row is
                          * printed: the first row's is as good as any. */
-                        if (col == entries_column && n_cpus == 0)
-                                entries = v;
+                        if (col == t->entries_column && t->n_cpus == 0)
+                                t->entries = v;
                         col++;
                 }
                 if (col == 0)
                         continue;       /* a blank line */
-                if (col != n_columns)
+                if (col != t->n_columns)
                         return -EBADMSG;
-                n_cpus++;
+                t->n_cpus++;
         }
-        if (n_cpus == 0)
+        return t->n_cpus > 0 ? 0 : -EBADMSG;
+}
+
+static int parse_proc_stat(const char *text, bool want_entries, CtSample *ret) {
+        ProcStatTable t = { .entries_column = SIZE_MAX };
+        const char *p = text;
+        CtSample c;
+
+        if (!text)
+                return -EBADMSG;
+        if (proc_stat_header(&t, &p) < 0)
+                return -EBADMSG;
+        if (want_entries && t.entries_column == SIZE_MAX)
+                return -EBADMSG;
+        if (proc_stat_rows(&t, &p) < 0)
                 return -EBADMSG;
 
         c = *ret;
         c.has_cpu_stats = true;
-        c.n_cpus = n_cpus;
+        c.n_cpus = t.n_cpus;
         c.found = c.invalid = c.insert = c.insert_failed = c.drop = c.early_drop = c.error =
                 c.search_restart = c.clash_resolve = c.chaintoolong = 0;
         c.has_clash_resolve = c.has_chaintoolong = false;
         for (size_t k = 0; k < ELEMENTSOF(proc_stat_columns); k++) {
-                if (!seen[k])
+                if (!t.seen[k])
                         continue;
-                *(uint64_t *) ((char *) &c + proc_stat_columns[k].offset) += sums[k];
+                *(uint64_t *) ((char *) &c + proc_stat_columns[k].offset) += t.sums[k];
                 if (proc_stat_columns[k].has_offset != (size_t) -1)
                         *(bool *) ((char *) &c + proc_stat_columns[k].has_offset) = true;
         }
         c.counters_error = 0;
         if (want_entries)
-                c.count = (uint32_t) entries;
+                c.count = (uint32_t) t.entries;
         *ret = c;
         return 0;
 }
