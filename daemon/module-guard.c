@@ -59,6 +59,7 @@ struct ModuleGuard {
         usec_t lost_at;                 /* CLOCK_MONOTONIC the current loss was first seen */
         ModuleSettle settle;            /* an unload to let finish before the heal */
         bool summary_pending;           /* report the chain once it is all present */
+        char *failure_reported;         /* "MODULE ERRNO" of the last failed heal reported */
 
         Hold hold;                      /* the hold file as last seen */
         bool have_hold;
@@ -183,6 +184,7 @@ static void guard_resolve_related(ModuleGuard *g) {
 
         strv_free(g->deps);
         strv_free(g->softdeps);
+        free(g->failure_reported);
         g->deps = TAKE_PTR(deps);
         g->softdeps = TAKE_PTR(soft);
 }
@@ -556,7 +558,22 @@ static void guard_heal(ModuleGuard *g, const ModulePolicyInput *in) {
 
         if (!ok) {
                 char span[FORMAT_TIMESPAN_MAX];
+                _cleanup_free_ char *failure = NULL;
                 Fields f = {};
+
+                /* Once per module and errno: the retries of a load that keeps failing the same
+                 * way are no news, and would fill the journal for as long as it lasts. */
+                if (asprintf(&failure, "%s %d", strempty(failed_module), failed_errno) < 0)
+                        failure = NULL;
+                if (failure && g->failure_reported && streq(failure, g->failure_reported)) {
+                        log_debug("Failed to load module %s again: %s. Retrying in %s.",
+                                  strempty(failed_module), strerror(failed_errno),
+                                  format_timespan(span, sizeof(span), o.retry_in));
+                        arm_retry(g, g->policy.retry_at);
+                        return;
+                }
+                free(g->failure_reported);
+                g->failure_reported = TAKE_PTR(failure);
 
                 fields_add(&f, "CTGUARD_MODULE=%s", strempty(failed_module));
                 fields_add(&f, "CTGUARD_ERRNO=%d", failed_errno);
@@ -568,6 +585,8 @@ static void guard_heal(ModuleGuard *g, const ModulePolicyInput *in) {
                 arm_retry(g, g->policy.retry_at);
                 return;
         }
+        free(g->failure_reported);
+        g->failure_reported = NULL;
 
         if (loaded_any) {
                 usec_t done = now_usec(CLOCK_MONOTONIC), latency;
