@@ -18,14 +18,15 @@
  *           kernel resolves it (/proc/self/fd); "nfnetlink" or "uevent" for the sockets; a
  *           module name for kmod_insert; REALTIME, MONOTONIC or BOOTTIME for clock
  *   RESULT  an errno name (EBUSY); short=N (read, write, recv: at most N bytes); trunc (recv:
- *           half the message); garble (recv: the first attribute's length overruns the
+ *           the last message cut four bytes short); garble (recv: the first attribute's length overruns the
  *           message); storm=N (recv on the uevent socket: N made-up module uevents, as if
  *           from the kernel); step=SECONDS (clock: added to what it reads, from the Nth call
  *           on, for good)
  *   nth     the first matching call that fails (default 1); count: how many fail from there
  *           (default 1; 0 means every one)
  *
- * Every fault injected is one line in $CTGUARD_FAULT_LOG: "fault OP TARGET RESULT PATH".
+ * Every fault injected is one line in $CTGUARD_FAULT_LOG: "fault SECONDS OP TARGET RESULT
+ * WHAT", SECONDS on CLOCK_MONOTONIC.
  *
  * $CTGUARD_FAULT_KERNEL=DIR fakes module loading as kmod's testsuite fakes init_module(): a
  * module "inserted" through libkmod gets DIR/sys/module/NAME/initstate ("live"), and an open
@@ -256,13 +257,15 @@ static void file_reload(void) {
 
 static void fault_log(const Rule *r, const char *what) {
         const char *path = getenv("CTGUARD_FAULT_LOG");
+        struct timespec ts = {};
         char line[1024];
         int fd, n;
 
         if (!path)
                 return;
-        n = snprintf(line, sizeof(line), "fault %s %s %s %s\n", r->op, r->target, r->result,
-                     what ? what : "-");
+        (void) get_clock_gettime()(CLOCK_MONOTONIC, &ts);
+        n = snprintf(line, sizeof(line), "fault %lld.%03ld %s %s %s %s\n", (long long) ts.tv_sec,
+                     ts.tv_nsec / 1000000, r->op, r->target, r->result, what ? what : "-");
         fd = get_open()(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
         if (fd < 0)
                 return;
@@ -717,8 +720,9 @@ static RecvAction recv_rule(const char *op, int fd, int *ret_errno, size_t *ret_
 static ssize_t recv_damage(RecvAction a, void *buf, ssize_t n) {
         if (n <= 0)
                 return n;
+        /* Four bytes short: the last message of the buffer is cut inside. */
         if (a == RECV_TRUNC)
-                return n / 2;
+                return n > 4 ? n - 4 : 0;
         if (a == RECV_GARBLE && n >= (ssize_t) (NLMSG_HDRLEN + 4 + 4)) {
                 /* After the header and nfgenmsg: the first attribute claims far more than
                  * the message holds. */
