@@ -506,7 +506,7 @@ def config_row(rule, label):
             check(ns.sysctl_read(UDP) == "45", "a partial configuration was applied")
             st = d.status()
             rel = st["daemon"].get("reload") or {}
-            out["status"] = f"reload {json.dumps(rel)[:60]}"
+            out["status"] = f"reload {rel.get('result')}, config-rejected in last events"
             check("config-rejected" in last_events(st), "status does not show the rejection")
             d.set_faults("")
             d.signal(signal.SIGHUP)
@@ -519,6 +519,36 @@ def config_row(rule, label):
         finally:
             out["daemon"] = d
     return run
+
+
+def config_swap_row(ns, tmp, out):
+    """check-config passes, then the drop-in changes before the reload: the daemon judges what
+    it reads at the reload, refuses it whole, and status says the files changed since."""
+    ns.sysctl_write(UDP, "45")
+    d = Daemon(ns, tmp, BASE.format(ensure="nf_conntrack"), "")
+    out["daemon"] = d
+    dropin = "etc/ctguard/ctguard.conf.d/50-udp.conf"
+    d.wait_log("[config-loaded]")
+    d.write_config(dropin, "[Sysctl]\nnet.netfilter.nf_conntrack_udp_timeout=47\n")
+    r = d.ns.run([CTGUARD, f"--root={d.root}", "check-config"], timeout=10)
+    check(r.returncode == 0, f"check-config: {r.stdout} {r.stderr}")
+    d.write_config(dropin, "[Sysctl]\nnet.netfilter.nf_conntrack_udp_timeout=forty\n")
+    d.signal(signal.SIGHUP)
+    d.wait_log("[config-rejected]")
+    check(ns.sysctl_read(UDP) == "45", "a rejected configuration was applied")
+    st = d.status()
+    check("config-rejected" in last_events(st) and st["daemon"]["config_changed"],
+          f"status: {st['daemon']}")
+    out["status"] = "config-rejected, files changed since the load"
+    d.write_config(dropin, "[Sysctl]\nnet.netfilter.nf_conntrack_udp_timeout=47\n")
+    d.signal(signal.SIGHUP)
+    d.wait_log("[config-loaded]", n=2)
+    wait_until(5, lambda: ns.sysctl_read(UDP) == "47", "the new value applied")
+    check(not d.status()["daemon"]["config_changed"], "status still says the files changed")
+    out["logged"] = d.count("[config-rejected]")
+    check(out["logged"] == 1, f"logged {out['logged']} times")
+    out["retries"] = "none (a reload is the operator's)"
+    out["recovered"] = "fixed file loaded on the next SIGHUP (47 applied)"
 
 
 def clock_row(ns, tmp, out):
@@ -579,7 +609,8 @@ ROWS = [
     ("/run state", "write ENOSPC", run_row("*/run/ctguard/state*", "write", "ENOSPC")),
     ("/run state", "open EROFS", run_row("*/run/ctguard/state*", "open", "EROFS")),
     ("config", "drop-in vanishes", config_row("open:DROPIN:ENOENT", "vanished")),
-    ("config", "drop-in changes while read", config_row("read:DROPIN:short=12", "changed")),
+    ("config", "drop-in rewritten while read", config_row("read:DROPIN:eof=12:count=0", "cut")),
+    ("config", "drop-in changes between check and load", config_swap_row),
     ("clock", "REALTIME steps back 1 h", clock_row),
 ]
 

@@ -17,7 +17,8 @@
  *   TARGET  a path glob (fnmatch(3)) for the file operations, matched against the path as the
  *           kernel resolves it (/proc/self/fd); "nfnetlink" or "uevent" for the sockets; a
  *           module name for kmod_insert; REALTIME, MONOTONIC or BOOTTIME for clock
- *   RESULT  an errno name (EBUSY); short=N (read, write, recv: at most N bytes); trunc (recv:
+ *   RESULT  an errno name (EBUSY); short=N (read, write, recv: at most N bytes); eof=N (read: the
+ *           file ends after N bytes, as if rewritten while read); trunc (recv:
  *           the last message cut four bytes short); garble (recv: the first attribute's length overruns the
  *           message); storm=N (recv on the uevent socket: N made-up module uevents, as if
  *           from the kernel); step=SECONDS (clock: added to what it reads, from the Nth call
@@ -70,6 +71,7 @@ typedef enum Kind {
         KIND_GARBLE,
         KIND_STORM,
         KIND_STEP,
+        KIND_EOF,
 } Kind;
 
 typedef struct Rule {
@@ -95,6 +97,7 @@ static int uevent_fd = -1;
 static bool plant_pending;
 static unsigned long storm_left, storm_seq;
 static struct Rule *storm_rule;
+static struct Rule *damage_rule;        /* the trunc or garble rule of the recv under way */
 
 /* ---- the real functions ---- */
 
@@ -166,7 +169,10 @@ static bool parse_rule(char *s, bool from_file, Rule *ret) {
                 r.arg = strtol(f[2] + 6, NULL, 10);
         } else if (strcmp(f[2], "trunc") == 0)
                 r.kind = KIND_TRUNC;
-        else if (strcmp(f[2], "garble") == 0)
+        else if (strncmp(f[2], "eof=", 4) == 0) {
+                r.kind = KIND_EOF;
+                r.arg = strtol(f[2] + 4, NULL, 10);
+        } else if (strcmp(f[2], "garble") == 0)
                 r.kind = KIND_GARBLE;
         else if (strncmp(f[2], "storm=", 6) == 0) {
                 r.kind = KIND_STORM;
@@ -243,6 +249,7 @@ static void file_reload(void) {
         n_rules = k;
         storm_left = 0;
         storm_rule = NULL;
+        damage_rule = NULL;
 
         fd = get_open()(path, O_RDONLY | O_CLOEXEC);
         if (fd < 0)
@@ -313,7 +320,7 @@ static Rule *match(const char *op, const char *target, const char *what) {
                 if (r->seen < r->nth || (r->count > 0 && r->fired >= r->count))
                         continue;
                 r->fired++;
-                if (r->kind != KIND_STORM)
+                if (r->kind != KIND_STORM && r->kind != KIND_TRUNC && r->kind != KIND_GARBLE)
                         fault_log(r, what ? what : target);
                 return r;
         }
@@ -547,6 +554,13 @@ static void io_rule(const char *op, int fd, int *ret_errno, size_t *ret_limit) {
                         *ret_errno = (int) r->arg;
                 else if (r && r->kind == KIND_SHORT)
                         *ret_limit = (size_t) r->arg;
+                else if (r && r->kind == KIND_EOF) {
+                        /* The file ends here, wherever the reader is: as if rewritten in
+                         * place while it was read. */
+                        off_t at = lseek(fd, 0, SEEK_CUR);
+
+                        *ret_limit = at >= 0 && at < r->arg ? (size_t) (r->arg - at) : 0;
+                }
         }
         leave();
 }
@@ -697,9 +711,11 @@ static RecvAction recv_rule(const char *op, int fd, int *ret_errno, size_t *ret_
                                 break;
                         case KIND_TRUNC:
                                 a = RECV_TRUNC;
+                                damage_rule = r;
                                 break;
                         case KIND_GARBLE:
                                 a = RECV_GARBLE;
+                                damage_rule = r;
                                 break;
                         case KIND_STORM:
                                 storm_rule = r;
@@ -716,16 +732,30 @@ static RecvAction recv_rule(const char *op, int fd, int *ret_errno, size_t *ret_
         return a;
 }
 
-/* Cuts or spoils a netlink message received whole. */
+/* Cuts or spoils a netlink message received whole. Only a buffer with a message that has a
+ * payload counts: a lone NLMSG_DONE is left alone, and the rule waits for the next one. */
 static ssize_t recv_damage(RecvAction a, void *buf, ssize_t n) {
-        if (n <= 0)
+        bool applies = n >= (ssize_t) (NLMSG_HDRLEN + 4 + 4);
+
+        if (a != RECV_TRUNC && a != RECV_GARBLE)
+                return n;
+        pthread_mutex_lock(&lock);
+        if (damage_rule) {
+                if (applies)
+                        fault_log(damage_rule, "nfnetlink");
+                else
+                        damage_rule->fired--;
+                damage_rule = NULL;
+        }
+        pthread_mutex_unlock(&lock);
+        if (!applies)
                 return n;
         /* Four bytes short: the last message of the buffer is cut inside. */
         if (a == RECV_TRUNC)
-                return n > 4 ? n - 4 : 0;
-        if (a == RECV_GARBLE && n >= (ssize_t) (NLMSG_HDRLEN + 4 + 4)) {
-                /* After the header and nfgenmsg: the first attribute claims far more than
-                 * the message holds. */
+                return n - 4;
+        /* After the header and nfgenmsg: the first attribute claims far more than the
+         * message holds. */
+        {
                 uint16_t bad = 0xfff0;
 
                 memcpy((char *) buf + NLMSG_HDRLEN + 4, &bad, sizeof(bad));
