@@ -129,11 +129,12 @@ static _printf_(7, 8) void report(int level, const char *event, const SysctlEntr
 static void report_decision(SysctlGuard *g, const SysctlEntry *e, SysctlAction a,
                             const char *old, const char *readback) {
         _cleanup_(fields_done) Fields f = {};
-        char window[FORMAT_TIMESPAN_MAX], retry[FORMAT_TIMESPAN_MAX];
+        char window[FORMAT_TIMESPAN_MAX], retry[FORMAT_TIMESPAN_MAX], next[FORMAT_TIMESPAN_MAX];
         int error = e->state.error;
 
         format_timespan(window, sizeof(window), SYSCTL_FIGHT_WINDOW);
         format_timespan(retry, sizeof(retry), SYSCTL_RETRY_INTERVAL);
+        format_timespan(next, sizeof(next), sysctl_retry_delay(MAX(e->state.failures, 1u)));
 
         switch (a) {
         case SYSCTL_ACTION_REPORT_RESTORED:
@@ -221,12 +222,14 @@ static void report_decision(SysctlGuard *g, const SysctlEntry *e, SysctlAction a
                         fields_add(&f, "CTGUARD_READBACK=%s", strempty(readback));
                         report(LOG_WARNING, "sysctl-failed", e, old, error, &f,
                                "Wrote %s to %s, but it reads back as %s (the kernel clamps or "
-                               "reinterprets this value); retrying every %s.", e->desired,
-                               e->key, strempty(readback), retry);
+                               "reinterprets this value); retrying in %s, then less often, "
+                               "at most %s apart.", e->desired, e->key, strempty(readback),
+                               next, retry);
                 } else
                         report(LOG_WARNING, "sysctl-failed", e, old, error, &f,
-                               "Failed to restore %s from %s to %s: %s; retrying every %s.",
-                               e->key, strempty(old), e->desired, strerror(error), retry);
+                               "Failed to restore %s from %s to %s: %s; retrying in %s, then "
+                               "less often, at most %s apart.", e->key, strempty(old),
+                               e->desired, strerror(error), next, retry);
                 break;
 
         default:
