@@ -19,6 +19,7 @@ tree in /lib/modules (a fake kernel loads nothing); without one they are skipped
 import glob
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -29,6 +30,7 @@ import threading
 import time
 
 CTGUARD = os.environ.get("CTGUARD", "")
+CT_INSERT = os.environ.get("CT_INSERT", "")
 SHIM = os.environ.get("CTGUARD_FAULT_SHIM", "")
 SANITIZE = os.environ.get("CTGUARD_SANITIZE", "none")
 WATCHDOG_USEC = 2_000_000
@@ -424,6 +426,88 @@ def netlink_row(rule, label):
     return run
 
 
+DUMP = """[Guard]
+PollIntervalSec=200ms
+
+[Modules]
+Ensure=nf_conntrack
+
+[Conntrack]
+WarnPercent=1
+CritPercent=2
+TopTalkers=5
+"""
+
+
+def dump_row(rule):
+    """The top-talker dump of a critical alert fails (the table is filled past CritPercent):
+    the alert goes out without the lists, the failure is said once, and the next alert has
+    them again once the fault is gone."""
+    def run(ns, tmp, out):
+        if not CT_INSERT:
+            out["skip"] = "CT_INSERT is not set"
+            return
+        mx = int(ns.sysctl_read("/proc/sys/net/netfilter/nf_conntrack_max"))
+        n = mx * 3 // 100
+        fill = lambda: check(ns.run([CT_INSERT, "-q", "--count", str(n)], timeout=60).returncode == 0,
+                             "ct-insert")
+        empty = lambda: check(ns.run([CT_INSERT, "--delete-all"], timeout=60).returncode == 0,
+                              "ct-insert --delete-all")
+        empty()
+        d = Daemon(ns, tmp, DUMP, f"{rule}:count=0")
+        out["daemon"] = d
+        needle = "Failed to dump the conntrack table for the top talkers"
+        d.wait_log("[module-chain-present]")
+        fill()
+        d.wait_log("[table-crit]", timeout=10)
+        d.wait_log(needle)
+        crit = [line for line in d.text().splitlines() if "[table-crit]" in line][-1]
+        check("10.0." not in crit, f"an alert named talkers from a failed dump: {crit}")
+        check("table-crit" in last_events(d.status()), "status does not show the alert")
+        out["status"] = "table-crit in last events (without the lists)"
+        d.set_faults("")
+        empty()
+        d.wait_log("[table-ok]", timeout=10)
+        fill()
+        d.wait_log("[table-crit]", n=2, timeout=10)
+        crit = [line for line in d.text().splitlines() if "[table-crit]" in line][-1]
+        check("10.0." in crit, f"the next alert does not name the talkers: {crit}")
+        out["logged"] = d.count(needle)
+        check(out["logged"] == 1, f"logged {out['logged']} times")
+        out["retries"] = "the next alert dumps again"
+        out["recovered"] = "next table-crit names the top talkers"
+        empty()
+    return run
+
+
+def dump_garbled(ns, tmp, out):
+    """Every buffer of the dump has a malformed entry (an attribute overruns it): those
+    entries are skipped, the alert names the talkers of the rest, nothing is logged."""
+    mx = int(ns.sysctl_read("/proc/sys/net/netfilter/nf_conntrack_max"))
+    n = mx * 3 // 100
+    check(ns.run([CT_INSERT, "--delete-all"], timeout=60).returncode == 0, "ct-insert")
+    d = Daemon(ns, tmp, DUMP, "recv:nfnetlink:garble:count=0")
+    out["daemon"] = d
+    d.wait_log("[module-chain-present]")
+    check(ns.run([CT_INSERT, "-q", "--count", str(n)], timeout=60).returncode == 0, "ct-insert")
+    d.wait_log("[table-crit]", timeout=10)
+    d.wait_faults(1)
+    crit = [line for line in d.text().splitlines() if "[table-crit]" in line][-1]
+    m = re.search(r"\((\d+) of \d+ entries\).*destinations: 10\.1\.0\.1=(\d+)", crit)
+    check(m is not None, f"the alert does not name the talkers: {crit}")
+    total, named = int(m.group(1)), int(m.group(2))
+    check(named < total, f"no entry was skipped ({named} of {total})")
+    # The table's own alerts aside (table-warn may come on the way up).
+    out["logged"] = sum(1 for line in d.text().splitlines()
+                        if (" warning " in line or " err " in line) and "[table-" not in line)
+    check(out["logged"] == 0, f"{out['logged']} warnings")
+    check("table-crit" in last_events(d.status()), "status does not show the alert")
+    out["status"] = "table-crit in last events"
+    out["retries"] = f"{len(d.faults())} damaged buffer(s): {total - named} of {total} entries skipped"
+    out["recovered"] = "alert names the top talkers of the entries read"
+    check(ns.run([CT_INSERT, "--delete-all"], timeout=60).returncode == 0, "ct-insert")
+
+
 def uevent_enobufs(ns, tmp, out):
     d = Daemon(ns, tmp, BASE.format(ensure="nf_conntrack"), "")
     needle = "Kernel uevents were lost"
@@ -613,6 +697,8 @@ ROWS = [
     ("netlink stats", "truncated reply", netlink_row("recv:nfnetlink:trunc", "truncated")),
     ("netlink stats", "malformed reply", netlink_row("recv:nfnetlink:garble", "malformed")),
     ("netlink stats", "recv ENOMEM", netlink_row("recv:nfnetlink:ENOMEM", "ENOMEM")),
+    ("netlink dump", "recv ENOBUFS", dump_row("recv:nfnetlink:ENOBUFS")),
+    ("netlink dump", "malformed entries", dump_garbled),
     ("uevent", "ENOBUFS", uevent_enobufs),
     ("uevent", "storm of 100,000", uevent_storm),
     ("/run state", "write ENOSPC", run_row("*/run/ctguard/state*", "write", "ENOSPC")),
