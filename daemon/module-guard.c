@@ -809,7 +809,7 @@ static void request_check(ModuleGuard *g) {
 /* Reads what the uevent socket holds. Returns true if a module of the chain, or one it depends
  * on, went (noted for the settle), or if events were lost. */
 static bool uevents_read(ModuleGuard *g) {
-        bool removed = false;
+        bool removed = false, lost = false;
 
         for (unsigned i = 0; i < UEVENT_BATCH; i++) {
                 Uevent ev;
@@ -821,8 +821,7 @@ static bool uevents_read(ModuleGuard *g) {
                         break;
                 if (r == -ENOBUFS) {
                         /* The kernel dropped messages: whatever they said, look at it all. */
-                        log_info("Kernel uevents were lost (receive buffer full), rescanning the modules.");
-                        removed = true;
+                        lost = removed = true;
                         continue;
                 }
                 if (r == -EPERM || r == -EMSGSIZE) {
@@ -857,6 +856,9 @@ static bool uevents_read(ModuleGuard *g) {
                         removed = true;
                 }
         }
+        /* Once for the batch: one rescan answers every loss in it. */
+        if (lost)
+                log_info("Kernel uevents were lost (receive buffer full), rescanning the modules.");
         return removed;
 }
 
