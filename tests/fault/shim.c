@@ -17,12 +17,12 @@
  *   TARGET  a path glob (fnmatch(3)) for the file operations, matched against the path as the
  *           kernel resolves it (/proc/self/fd); "nfnetlink" or "uevent" for the sockets; a
  *           module name for kmod_insert; REALTIME, MONOTONIC or BOOTTIME for clock
- *   RESULT  an errno name (EBUSY); short=N (read, write, recv: at most N bytes); eof=N (read: the
- *           file ends after N bytes, as if rewritten while read); trunc (recv:
- *           the last message cut four bytes short); garble (recv: the first attribute's length overruns the
- *           message); storm=N (recv on the uevent socket: N made-up module uevents, as if
- *           from the kernel); step=SECONDS (clock: added to what it reads, from the Nth call
- *           on, for good)
+ *   RESULT  an errno name (EBUSY); short=N (read, write, recv: at most N bytes); eof=N (read:
+ *           the file ends after N bytes, as if rewritten while read); trunc (recv: the last
+ *           message of the buffer cut four bytes short); garble (recv: the first attribute's
+ *           length overruns its message); storm=N (recv on the uevent socket: N made-up
+ *           module uevents, as if from the kernel); step=SECONDS (clock: added to what it
+ *           reads, from the Nth call on, for good)
  *   nth     the first matching call that fails (default 1); count: how many fail from there
  *           (default 1; 0 means every one)
  *
@@ -31,8 +31,15 @@
  *
  * $CTGUARD_FAULT_KERNEL=DIR fakes module loading as kmod's testsuite fakes init_module(): a
  * module "inserted" through libkmod gets DIR/sys/module/NAME/initstate ("live"), and an open
- * of /sys/module/NAME is sent there when that exists. $CTGUARD_FAULT_UNAME=RELEASE makes
- * uname(2) report that release, so that libkmod reads /lib/modules/RELEASE. */
+ * of /sys/module/NAME is sent there when that exists; a module the host has loaded is absent
+ * until then, a built-in one is as the host has it. $CTGUARD_FAULT_UNAME=RELEASE makes
+ * uname(2) report that release, so that libkmod reads /lib/modules/RELEASE.
+ *
+ * Under AddressSanitizer: clang links the sanitizer's runtime into the executable, whose
+ * interceptors come first and call on to the next definition, which is this shim's; so the
+ * shim works unchanged (with verify_asan_link_order=0 in ASAN_OPTIONS for a runtime that is
+ * a library, as gcc's is). The shim allocates nothing: the runtime's allocator reads the
+ * clock with its lock held. */
 
 /* Both names of each call are defined here, open and open64 alike: the headers must not
  * rename one into the other. */
@@ -402,14 +409,28 @@ static const char *kernel_dir(void) {
         return getenv("CTGUARD_FAULT_KERNEL");
 }
 
-static bool fake_sysfs(const char *path, char *buf, size_t size) {
-        const char *k = kernel_dir();
+/* What the fake kernel shows at path: 1 and the path to open instead in buf, -1 for a module
+ * it has not loaded (one the host has loaded as a module, with an initstate: the fake
+ * kernel starts without any), 0 to look at the real sysfs (built-in modules). */
+static int fake_sysfs(const char *path, char *buf, size_t size) {
+        const char *k = kernel_dir(), *name;
+        char real[PATH_MAX_SHIM];
         struct stat st;
+        size_t n;
 
         if (!k || !path || strncmp(path, "/sys/module/", 12) != 0)
-                return false;
-        snprintf(buf, size, "%s%s", k, path);
-        return stat(buf, &st) == 0;
+                return 0;
+        name = path + 12;
+        n = strcspn(name, "/");
+        if (n == 0)
+                return 0;
+        snprintf(buf, size, "%s/sys/module/%.*s", k, (int) n, name);
+        if (stat(buf, &st) == 0) {
+                snprintf(buf, size, "%s%s", k, path);
+                return 1;
+        }
+        snprintf(real, sizeof(real), "/sys/module/%.*s/initstate", (int) n, name);
+        return stat(real, &st) == 0 ? -1 : 0;
 }
 
 static void fake_load(const char *name) {
@@ -450,9 +471,15 @@ static int open_common(int dirfd, const char *path, int flags, mode_t mode, bool
                 r = match("open", full, NULL);
                 if (r && r->kind == KIND_ERRNO)
                         e = (int) r->arg;
-                if (!e && fake_sysfs(full, redirected, sizeof(redirected))) {
-                        use = redirected;
-                        at = false;
+                if (!e) {
+                        int f = fake_sysfs(full, redirected, sizeof(redirected));
+
+                        if (f < 0)
+                                e = ENOENT;
+                        else if (f > 0) {
+                                use = redirected;
+                                at = false;
+                        }
                 }
                 leave();
         }
