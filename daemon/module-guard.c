@@ -184,7 +184,6 @@ static void guard_resolve_related(ModuleGuard *g) {
 
         strv_free(g->deps);
         strv_free(g->softdeps);
-        free(g->failure_reported);
         g->deps = TAKE_PTR(deps);
         g->softdeps = TAKE_PTR(soft);
 }
@@ -935,6 +934,7 @@ ModuleGuard *module_guard_free(ModuleGuard *g) {
         entries_free(g->entries, g->n_entries);
         strv_free(g->deps);
         strv_free(g->softdeps);
+        free(g->failure_reported);
         module_context_free(g->modules);
         hold_done(&g->hold);
         free(g);
