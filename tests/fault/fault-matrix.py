@@ -11,8 +11,9 @@ of times, retry on its schedule (the shim's log says when each call was failed),
 'ctguard status' where status can see it, and do the right thing once the fault clears. The
 result table is printed at the end.
 
-Environment: CTGUARD (the daemon), CTGUARD_FAULT_SHIM (the shim), CTGUARD_SANITIZE (the
-build's b_sanitize). Root is needed (77 without). Module rows need a Debian kernel's module
+Environment: CTGUARD (the daemon), CT_INSERT (tests/helpers/ct-insert), CTGUARD_FAULT_SHIM
+(the shim), CTGUARD_SANITIZE (the build's b_sanitize). Arguments, if any, pick the rows whose
+names contain one of them. Root is needed (77 without). Module rows need a Debian kernel's module
 tree in /lib/modules (a fake kernel loads nothing); without one they are skipped, and said so.
 """
 
@@ -144,7 +145,7 @@ class Daemon:
         env = ["env", "-u", "JOURNAL_STREAM", "-u", "INVOCATION_ID", "-u", "WATCHDOG_PID",
                f"NOTIFY_SOCKET={self.notify_path}", f"WATCHDOG_USEC={WATCHDOG_USEC}",
                f"CTGUARD_FAULT_FILE={self.fault_file}", f"CTGUARD_FAULT_LOG={self.fault_log}",
-               f"LD_PRELOAD={preload()}"]
+               f"LD_PRELOAD={SHIM}"]
         if "address" in SANITIZE:
             # The executable carries the sanitizer's runtime (clang links it in); a runtime
             # loaded from a library would have to come first, see README.
@@ -263,10 +264,6 @@ class Daemon:
             self.proc.kill()
             self.proc.wait()
         self.stopping = True
-
-
-def preload():
-    return SHIM
 
 
 def last_events(st):
@@ -396,7 +393,7 @@ def module_row(errno_name, logs, outcome):
     return run
 
 
-def netlink_row(rule, label):
+def netlink_row(rule):
     """/proc lacks the counters (hidden by the shim) and nf_conntrack_netlink is there (a fake
     /sys/module entry under --root): the daemon reads the per-CPU counters over ctnetlink,
     and the socket fails or answers garbage."""
@@ -592,7 +589,7 @@ def run_row(path_glob, op, errno_name):
     return run
 
 
-def config_row(rule, label):
+def config_row(rule):
     """A drop-in that is listed and then is gone, or changes while it is read: the reload is
     refused whole, the previous configuration stays, the next reload takes the new one."""
     def run(ns, tmp, out):
@@ -701,20 +698,20 @@ ROWS = [
     ("sysctl write", "EPERM", sysctl_row("EPERM", "sysctl-readonly", False)),
     ("sysctl write", "EBUSY", sysctl_row("EBUSY", "sysctl-failed", True)),
     ("sysctl write", "EACCES", sysctl_row("EACCES", "sysctl-readonly", False)),
-    ("netlink stats", "recv ENOBUFS", netlink_row("recv:nfnetlink:ENOBUFS", "ENOBUFS")),
-    ("netlink stats", "recv EINTR", netlink_row("recv:nfnetlink:EINTR", "EINTR")),
-    ("netlink stats", "send EPERM", netlink_row("send:nfnetlink:EPERM", "EPERM")),
-    ("netlink stats", "truncated reply", netlink_row("recv:nfnetlink:trunc", "truncated")),
-    ("netlink stats", "malformed reply", netlink_row("recv:nfnetlink:garble", "malformed")),
-    ("netlink stats", "recv ENOMEM", netlink_row("recv:nfnetlink:ENOMEM", "ENOMEM")),
+    ("netlink stats", "recv ENOBUFS", netlink_row("recv:nfnetlink:ENOBUFS")),
+    ("netlink stats", "recv EINTR", netlink_row("recv:nfnetlink:EINTR")),
+    ("netlink stats", "send EPERM", netlink_row("send:nfnetlink:EPERM")),
+    ("netlink stats", "truncated reply", netlink_row("recv:nfnetlink:trunc")),
+    ("netlink stats", "malformed reply", netlink_row("recv:nfnetlink:garble")),
+    ("netlink stats", "recv ENOMEM", netlink_row("recv:nfnetlink:ENOMEM")),
     ("netlink dump", "recv ENOBUFS", dump_row("recv:nfnetlink:ENOBUFS")),
     ("netlink dump", "malformed entries", dump_garbled),
     ("uevent", "ENOBUFS", uevent_enobufs),
     ("uevent", "storm of 100,000", uevent_storm),
     ("/run state", "write ENOSPC", run_row("*/run/ctguard/state*", "write", "ENOSPC")),
     ("/run state", "open EROFS", run_row("*/run/ctguard/state*", "open", "EROFS")),
-    ("config", "drop-in vanishes", config_row("open:DROPIN:ENOENT", "vanished")),
-    ("config", "drop-in rewritten while read", config_row("read:DROPIN:eof=12:count=0", "cut")),
+    ("config", "drop-in vanishes", config_row("open:DROPIN:ENOENT")),
+    ("config", "drop-in rewritten while read", config_row("read:DROPIN:eof=12:count=0")),
     ("config", "drop-in changes between check and load", config_swap_row),
     ("clock", "REALTIME steps back 1 h", clock_row),
 ]
