@@ -59,6 +59,7 @@ struct ModuleGuard {
         usec_t lost_at;                 /* CLOCK_MONOTONIC the current loss was first seen */
         ModuleSettle settle;            /* an unload to let finish before the heal */
         bool summary_pending;           /* report the chain once it is all present */
+        char *failure_reported;         /* "MODULE ERRNO" of the last failed heal reported */
 
         Hold hold;                      /* the hold file as last seen */
         bool have_hold;
@@ -639,10 +640,29 @@ static void guard_heal(ModuleGuard *g, const ModulePolicyInput *in) {
                                  now_usec(CLOCK_MONOTONIC));
 
         if (failed_module) {
+                char span[FORMAT_TIMESPAN_MAX];
+                _cleanup_free_ char *failure = NULL;
+
+                /* Once per module and errno: the retries of a load that keeps failing the same
+                 * way are no news, and would fill the journal for as long as it lasts. */
+                if (asprintf(&failure, "%s %d", failed_module, failed_errno) < 0)
+                        failure = NULL;
+                if (failure && g->failure_reported && streq(failure, g->failure_reported)) {
+                        log_debug("Failed to load module %s again: %s. Retrying in %s.",
+                                  failed_module, strerror(failed_errno),
+                                  format_timespan(span, sizeof(span), o.retry_in));
+                        arm_retry(g, g->policy.retry_at);
+                        return;
+                }
+                free(g->failure_reported);
+                g->failure_reported = TAKE_PTR(failure);
+
                 report_load_failed(failed_module, failed_errno, &o);
                 arm_retry(g, g->policy.retry_at);
                 return;
         }
+        free(g->failure_reported);
+        g->failure_reported = NULL;
 
         if (loaded_any)
                 report_chain_restored(g, start);
@@ -860,7 +880,7 @@ static void request_check(ModuleGuard *g) {
 /* Reads what the uevent socket holds. Returns true if a module of the chain, or one it depends
  * on, went (noted for the settle), or if events were lost. */
 static bool uevents_read(ModuleGuard *g) {
-        bool removed = false;
+        bool removed = false, lost = false;
 
         for (unsigned i = 0; i < UEVENT_BATCH; i++) {
                 Uevent ev;
@@ -872,8 +892,7 @@ static bool uevents_read(ModuleGuard *g) {
                         break;
                 if (r == -ENOBUFS) {
                         /* The kernel dropped messages: whatever they said, look at it all. */
-                        log_info("Kernel uevents were lost (receive buffer full), rescanning the modules.");
-                        removed = true;
+                        lost = removed = true;
                         continue;
                 }
                 if (r == -EPERM || r == -EMSGSIZE) {
@@ -908,6 +927,9 @@ static bool uevents_read(ModuleGuard *g) {
                         removed = true;
                 }
         }
+        /* Once for the batch: one rescan answers every loss in it. */
+        if (lost)
+                log_info("Kernel uevents were lost (receive buffer full), rescanning the modules.");
         return removed;
 }
 
@@ -984,6 +1006,7 @@ ModuleGuard *module_guard_free(ModuleGuard *g) {
         entries_free(g->entries, g->n_entries);
         strv_free(g->deps);
         strv_free(g->softdeps);
+        free(g->failure_reported);
         module_context_free(g->modules);
         hold_done(&g->hold);
         free(g);

@@ -172,10 +172,11 @@ static void report_readonly(const SysctlEntry *e, const char *old, Fields *f) {
 
 static void report_write_failed(const SysctlEntry *e, const char *old, const char *readback,
                                 Fields *f) {
-        char retry[FORMAT_TIMESPAN_MAX];
+        char retry[FORMAT_TIMESPAN_MAX], next[FORMAT_TIMESPAN_MAX];
         int error = e->state.error;
 
         format_timespan(retry, sizeof(retry), SYSCTL_RETRY_INTERVAL);
+        format_timespan(next, sizeof(next), sysctl_retry_delay(MAX(e->state.failures, 1u)));
         fields_add(f, "CTGUARD_OP=write");
         if (e->state.followed)
                 report(EVENT_SYSCTL_FAILED, e, old, error, f,
@@ -186,12 +187,14 @@ static void report_write_failed(const SysctlEntry *e, const char *old, const cha
                 fields_add(f, "CTGUARD_READBACK=%s", strempty(readback));
                 report(EVENT_SYSCTL_FAILED, e, old, error, f,
                        "Wrote %s to %s, but it reads back as %s (the kernel clamps or "
-                       "reinterprets this value); retrying every %s.", e->desired,
-                       e->key, strempty(readback), retry);
+                       "reinterprets this value); retrying in %s, then less often, "
+                       "at most %s apart.", e->desired, e->key, strempty(readback),
+                       next, retry);
         } else
                 report(EVENT_SYSCTL_FAILED, e, old, error, f,
-                       "Failed to restore %s from %s to %s: %s; retrying every %s.",
-                       e->key, strempty(old), e->desired, strerror(error), retry);
+                       "Failed to restore %s from %s to %s: %s; retrying in %s, then "
+                       "less often, at most %s apart.", e->key, strempty(old),
+                       e->desired, strerror(error), next, retry);
 }
 
 static void report_decision(SysctlGuard *g, const SysctlEntry *e, SysctlAction a,

@@ -396,13 +396,26 @@ static int attr_cb(const struct nlattr *attr, void *data) {
 static int parse_attrs(const struct nlmsghdr *nlh, uint16_t msg_type, const struct nlattr **tb,
                        uint16_t max) {
         AttrTable t = { .tb = tb, .max = max };
+        const struct nlattr *a;
+        int r;
 
         if (nlh->nlmsg_type != ((NFNL_SUBSYS_CTNETLINK << 8) | msg_type) ||
             nlh->nlmsg_len < mnl_nlmsg_size(sizeof(struct nfgenmsg))) {
                 errno = EBADMSG;
                 return MNL_CB_ERROR;
         }
-        return mnl_attr_parse(nlh, sizeof(struct nfgenmsg), attr_cb, &t);
+        r = mnl_attr_parse(nlh, sizeof(struct nfgenmsg), attr_cb, &t);
+        if (r < MNL_CB_OK)
+                return r;
+        /* mnl_attr_parse() stops quietly at an attribute that overruns the message, and what
+         * came before passes for the whole message: a CPU's counters would read as zeros. */
+        mnl_attr_for_each(a, nlh, sizeof(struct nfgenmsg))
+                ;
+        if ((const char *) a < (const char *) mnl_nlmsg_get_payload_tail(nlh)) {
+                errno = EBADMSG;
+                return MNL_CB_ERROR;
+        }
+        return r;
 }
 
 static uint32_t get_u32(const struct nlattr *a) {

@@ -41,6 +41,14 @@ const char *sysctl_action_to_string(SysctlAction a) {
         return action_names[a];
 }
 
+usec_t sysctl_retry_delay(unsigned failures) {
+        usec_t d = SYSCTL_RETRY_MIN;
+
+        for (unsigned i = 1; i < failures && d < SYSCTL_RETRY_INTERVAL; i++)
+                d *= 2;
+        return MIN(d, SYSCTL_RETRY_INTERVAL);
+}
+
 void sysctl_key_state_init(SysctlKeyState *s) {
         *s = (SysctlKeyState) {
                 .status = SYSCTL_KEY_UNKNOWN,
@@ -82,6 +90,7 @@ void sysctl_key_state_module_reloaded(SysctlKeyState *s) {
         s->status = SYSCTL_KEY_UNKNOWN;
         s->error = 0;
         s->until = 0;
+        s->failures = 0;
 }
 
 unsigned sysctl_policy_recent_restores(const SysctlKeyState *s, usec_t now) {
@@ -195,6 +204,7 @@ SysctlDecision sysctl_policy_observe(const SysctlPolicyInput *in, SysctlKeyState
                 s->status = SYSCTL_KEY_OK;
                 s->error = 0;
                 s->until = 0;
+                s->failures = 0;
                 s->drift_hash = 0;
                 reported_clear(s);
                 return d;
@@ -320,6 +330,7 @@ SysctlAction sysctl_policy_written(SysctlKeyState *s, int write_result, usec_t n
                 s->status = SYSCTL_KEY_OK;
                 s->error = 0;
                 s->until = 0;
+                s->failures = 0;
                 s->drift_hash = 0;
                 reported_clear(s);
                 return SYSCTL_ACTION_REPORT_RESTORED;
@@ -339,7 +350,8 @@ SysctlAction sysctl_policy_written(SysctlKeyState *s, int write_result, usec_t n
         }
 
         s->status = SYSCTL_KEY_FAILED;
-        s->until = now + SYSCTL_RETRY_INTERVAL;
+        s->failures++;
+        s->until = now + sysctl_retry_delay(s->failures);
         return reported_add(s, -write_result) ? SYSCTL_ACTION_REPORT_FAILED : SYSCTL_ACTION_NONE;
 }
 

@@ -32,8 +32,15 @@
 #define SYSCTL_FIGHT_WINDOW (60 * USEC_PER_SEC)
 
 /* A write that failed for any reason other than the key being read-only (the kernel refused the
- * value, or read it back differently) is retried this often, and reported once per errno. */
+ * value, read it back differently, or was busy) is retried after SYSCTL_RETRY_MIN, the delay
+ * doubling with each failure in a row up to SYSCTL_RETRY_INTERVAL, and reported once per errno.
+ * A transient EBUSY is over within a second or two; a value the kernel keeps refusing costs
+ * one write a minute. */
+#define SYSCTL_RETRY_MIN USEC_PER_SEC
 #define SYSCTL_RETRY_INTERVAL (60 * USEC_PER_SEC)
+
+/* The delay before the next try after this many failed writes in a row (at least 1). */
+usec_t sysctl_retry_delay(unsigned failures);
 
 /* How many distinct errnos per key are remembered as already reported. */
 #define SYSCTL_REPORTED_ERRORS_MAX 4u
@@ -60,6 +67,7 @@ typedef struct SysctlKeyState {
         unsigned next_restore;                  /* where the next one goes */
         unsigned n_restores;                    /* how many of them are recorded */
         usec_t until;                           /* FIGHT, FAILED: when to act again */
+        unsigned failures;                      /* FAILED: writes failed in a row */
         int error;                              /* READ_FAILED, READONLY, FAILED: positive errno */
         int reported[SYSCTL_REPORTED_ERRORS_MAX]; /* errnos already reported, 0: free slot */
         uint64_t drift_hash;                    /* DRIFTED: the value last reported */

@@ -5,10 +5,15 @@
  * nf_conntrack_netlink is absent. The ctnetlink path needs a kernel and is covered by the
  * integration suite. */
 
+#include <arpa/inet.h>
 #include <check.h>
+#include <libmnl/libmnl.h>
+#include <linux/netfilter/nfnetlink.h>
+#include <linux/netfilter/nfnetlink_conntrack.h>
 #include <sys/stat.h>
 #include <sys/utsname.h>
 
+#include "ctstat-msg.h"
 #include "ctstat.h"
 #include "macro.h"
 
@@ -420,6 +425,47 @@ START_TEST(test_open_close) {
 }
 END_TEST
 
+/* One per-CPU stats reply (drop 5, early_drop 7), damaged as each case says: what the fault
+ * matrix's "malformed reply" sends. An attribute that overruns its message used to end the
+ * attribute walk quietly, and the CPU counted with zeros. */
+static const struct {
+        const char *name;
+        int damage;             /* 0 none, 1 first attribute overruns, 2 last one overruns */
+        int ret;
+} reply_cases[] = {
+        { "intact",                    0, 0 },
+        { "first attribute overruns",  1, -EBADMSG },
+        { "last attribute overruns",   2, -EBADMSG },
+};
+
+START_TEST(test_parse_reply_damaged) {
+        char buf[256] = {};
+        struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+        struct nfgenmsg *nfg;
+        struct nlattr *first, *last;
+        CtSample c = {};
+
+        nlh->nlmsg_type = (NFNL_SUBSYS_CTNETLINK << 8) | IPCTNL_MSG_CT_GET_STATS_CPU;
+        nfg = mnl_nlmsg_put_extra_header(nlh, sizeof(*nfg));
+        nfg->nfgen_family = AF_UNSPEC;
+        first = mnl_nlmsg_get_payload_tail(nlh);
+        mnl_attr_put_u32(nlh, CTA_STATS_DROP, htonl(5));
+        last = mnl_nlmsg_get_payload_tail(nlh);
+        mnl_attr_put_u32(nlh, CTA_STATS_EARLY_DROP, htonl(7));
+        if (reply_cases[_i].damage == 1)
+                first->nla_len = 0xfff0;
+        else if (reply_cases[_i].damage == 2)
+                last->nla_len = 12;
+
+        ck_assert_msg(ctstat_parse_reply(buf, nlh->nlmsg_len, true, &c) == reply_cases[_i].ret,
+                      "%s", reply_cases[_i].name);
+        if (reply_cases[_i].ret == 0) {
+                ck_assert_uint_eq(c.drop, 5);
+                ck_assert_uint_eq(c.early_drop, 7);
+        }
+}
+END_TEST
+
 int main(void) {
         Suite *s = suite_create("ctstat");
         TCase *tc = tcase_create("core");
@@ -437,6 +483,7 @@ int main(void) {
         tcase_add_loop_test(tc, test_netlink_loaded, 0, ELEMENTSOF(netlink_loaded_cases));
         tcase_add_loop_test(tc, test_source_to_string, 0, ELEMENTSOF(source_cases));
         tcase_add_test(tc, test_open_close);
+        tcase_add_loop_test(tc, test_parse_reply_damaged, 0, ELEMENTSOF(reply_cases));
         suite_add_tcase(s, tc);
 
         sr = srunner_create(s);

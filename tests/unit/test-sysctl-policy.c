@@ -176,15 +176,26 @@ static const Scenario scenarios[] = {
 
         { "write failures", GUARD_MODE_ENFORCE, {
                 { 0, 0, "1", RESTORE, -EINVAL, FAILED, K_FAILED, 0 },
-                /* Retried after SYSCTL_RETRY_INTERVAL, not before; reported once per errno. */
-                { 1, 0, "1", NONE, 0, NONE, K_FAILED, 0 },
-                { 59, 0, "1", NONE, 0, NONE, K_FAILED, 0 },
-                { 60, 0, "1", RESTORE, -EINVAL, NONE, K_FAILED, 0 },
-                { 120, 0, "1", RESTORE, -EBADMSG, FAILED, K_FAILED, 0 },
-                { 180, 0, "1", RESTORE, -EINVAL, NONE, K_FAILED, 0 },
-                { 240, 0, "1", RESTORE, 0, RESTORED, K_OK, 0 },
-                /* A new episode is news again. */
+                /* Retried after 1 s, the delay doubling up to SYSCTL_RETRY_INTERVAL, not
+                 * before; reported once per errno. */
+                { 1, 0, "1", RESTORE, -EINVAL, NONE, K_FAILED, 0 },
+                { 2, 0, "1", NONE, 0, NONE, K_FAILED, 0 },
+                { 3, 0, "1", RESTORE, -EINVAL, NONE, K_FAILED, 0 },
+                { 6, 0, "1", NONE, 0, NONE, K_FAILED, 0 },
+                { 7, 0, "1", RESTORE, -EBADMSG, FAILED, K_FAILED, 0 },
+                { 14, 0, "1", NONE, 0, NONE, K_FAILED, 0 },
+                { 15, 0, "1", RESTORE, -EINVAL, NONE, K_FAILED, 0 },
+                { 31, 0, "1", RESTORE, -EINVAL, NONE, K_FAILED, 0 },
+                { 63, 0, "1", RESTORE, -EINVAL, NONE, K_FAILED, 0 },
+                /* At most a minute apart from there on. */
+                { 122, 0, "1", NONE, 0, NONE, K_FAILED, 0 },
+                { 123, 0, "1", RESTORE, -EINVAL, NONE, K_FAILED, 0 },
+                { 182, 0, "1", NONE, 0, NONE, K_FAILED, 0 },
+                { 183, 0, "1", RESTORE, 0, RESTORED, K_OK, 0 },
+                /* A new episode is news again, and starts from the shortest delay. */
                 { 241, 0, "1", RESTORE, -EINVAL, FAILED, K_FAILED, 0 },
+                { 242, 0, "1", RESTORE, 0, RESTORED, K_OK, 0 },
+                { 243, 0, "1", RESTORE, -EINVAL, FAILED, K_FAILED, 0 },
                 /* Someone else put it right: fine, and nothing to say. */
                 { 242, 0, "7200", NONE, 0, NONE, K_OK, 0 },
                 END } },
