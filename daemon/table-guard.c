@@ -11,6 +11,7 @@
 #include "sysctl-guard.h"
 #include "table-raise.h"
 #include "table-rate.h"
+#include "time-util.h"
 
 #define PENDING_MAX 4u
 
@@ -52,6 +53,8 @@ struct TableGuard {
         bool have_last_drop;
         uint64_t last_drop;
         bool max_readonly_reported, hashsize_reported, would_reported, failure_reported;
+        DaemonBudget budget_view;       /* for "ctguard status" */
+        DaemonRaise last_raise;
 
         /* A top-talker dump in progress and the alerts waiting for it. */
         CtDump *dump;
@@ -526,6 +529,26 @@ static void log_raised(const TableRaiseInput *in, const TableRaise *p, uint64_t 
         fields_done(&f);
 }
 
+/* What the budget pays for a table of max entries and buckets buckets, as status shows it. */
+static void budget_view_update(TableGuard *g, const TableRaiseInput *in, uint64_t max,
+                               uint64_t buckets) {
+        TableRaiseInput t = *in;
+
+        t.max = max;
+        t.buckets = buckets;
+        g->budget_view = (DaemonBudget) {
+                .known = true,
+                .bytes = in->budget,
+                .entry_bytes = in->object_size,
+                .max = max,
+                .buckets = buckets,
+                .used = table_raise_cost(max, buckets, in->object_size),
+                .headroom_entries = table_raise_headroom(&t),
+        };
+        g->budget_view.headroom = in->budget > g->budget_view.used ?
+                                  in->budget - g->budget_view.used : 0;
+}
+
 static void auto_raise(TableGuard *g, const CtSample *s, usec_t now) {
         TableRaiseInput in;
         TableRaiseVerdict v;
@@ -538,6 +561,7 @@ static void auto_raise(TableGuard *g, const CtSample *s, usec_t now) {
         g->have_last_drop = s->has_cpu_stats;
         g->last_drop = s->drop;
 
+        g->budget_view = (DaemonBudget) {};
         if (!g->auto_raise || !g->root || raise_read_sizes(g) < 0)
                 return;
         r = read_u64_sysctl(g->sysctl_root, BUCKETS_PATH, &buckets);
@@ -554,6 +578,7 @@ static void auto_raise(TableGuard *g, const CtSample *s, usec_t now) {
                 .floor_max = g->floor_max,
                 .warn_percent = MIN(g->pc.warn_percent, 99u),
         };
+        budget_view_update(g, &in, in.max, in.buckets);
         r = table_raise_evaluate(&g->raise_state, &in, g->pc.crit_percent, dropping, now,
                                  g->raise_interval, &v);
         if (r < 0) {
@@ -613,7 +638,20 @@ static void auto_raise(TableGuard *g, const CtSample *s, usec_t now) {
         }
         g->failure_reported = false;
         (void) sysctl_guard_raise(g->sysctl_guard, MAX_PATH, value);
+        g->last_raise = (DaemonRaise) {
+                .time = now_usec(CLOCK_REALTIME),
+                .from_max = in.max,
+                .to_max = v.plan.max,
+                .from_buckets = in.buckets,
+                .to_buckets = new_buckets,
+        };
+        budget_view_update(g, &in, v.plan.max, new_buckets);
         log_raised(&in, &v.plan, new_buckets);
+}
+
+void table_guard_budget(const TableGuard *g, DaemonBudget *ret_budget, DaemonRaise *ret_raise) {
+        *ret_budget = g->budget_view;
+        *ret_raise = g->last_raise;
 }
 
 /* ---- sampling ---- */

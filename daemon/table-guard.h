@@ -6,6 +6,7 @@
 #include <systemd/sd-event.h>
 
 #include "config.h"
+#include "daemon-state.h"
 #include "ctstat.h"
 #include "parse-util.h"
 #include "sysctl-guard.h"
@@ -71,6 +72,10 @@ usec_t table_guard_tick(TableGuard *g, usec_t now, bool *ret_changed);
 void table_guard_set_may_load(TableGuard *g, bool may_load);
 
 void table_guard_status(const TableGuard *g, TableStatus *ret);
+
+/* AutoRaise's budget as priced at the last sample (known is false while AutoRaise is off or the
+ * kernel's prices cannot be read) and its last raise (time 0: none), for the state file. */
+void table_guard_budget(const TableGuard *g, DaemonBudget *ret_budget, DaemonRaise *ret_raise);
 
 /* "table 1234/262144 (0%, ok)", or "table unknown" before a sample. */
 int table_status_format(const TableStatus *s, char *buf, size_t size);
