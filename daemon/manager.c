@@ -256,9 +256,10 @@ int manager_reload(Manager *m) {
         m->config = TAKE_PTR(c);
         m->reloads++;
         log_config_loaded(m->config, "reloaded");
-        publish_config(m);
+        /* The result first: a reader that sees the new fingerprint sees the reload with it. */
         if (m->publisher)
                 (void) publisher_set_reload(m->publisher, now_usec(CLOCK_REALTIME), true, NULL);
+        publish_config(m);
 
         r = sysctl_guard_set_config(m->sysctl_guard, m->config);
         if (r < 0)
