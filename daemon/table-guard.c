@@ -4,6 +4,7 @@
 #include <inttypes.h>
 #include <stdarg.h>
 
+#include "ct-advice.h"
 #include "cttable.h"
 #include "log.h"
 #include "table-guard.h"
@@ -119,6 +120,29 @@ static const char *format_half_points(unsigned hp, char buf[static 16]) {
         return buf;
 }
 
+/* The advice of a crit or full alert (lib/ct-advice.h): fields, and a sentence appended to m. */
+static void add_advice(const CtAggregate *a, Fields *f, FILE *m) {
+        char key[CT_KEY_STRLEN_MAX];
+        CtAdvice v;
+
+        if (ct_advice_from_aggregate(a, &v) < 0)
+                return;
+        if (v.unreplied && ct_key_format(CT_BY_STATE, &v.unreplied_key, key, sizeof(key)) >= 0) {
+                fields_add(f, "CTGUARD_UNREPLIED=%s", key);
+                fields_add(f, "CTGUARD_UNREPLIED_PERCENT=%u", v.unreplied_percent);
+                fprintf(m, ". Largest unreplied share: %s, %u%% of the entries", key,
+                        v.unreplied_percent);
+        }
+        if (!v.notrack)
+                return;
+        fields_add(f, "CTGUARD_UDP_DPORT=%u", v.udp_dport);
+        fields_add(f, "CTGUARD_UDP_DPORT_PERCENT=%u", v.udp_percent);
+        fields_add(f, "CTGUARD_ADVICE=notrack-udp-dport");
+        fprintf(m, ". UDP port %u holds %u%% of the table: a NOTRACK rule for it in the raw table "
+                "(nft: udp dport %u notrack, in a chain at priority raw) is the standard remedy; "
+                "ctguard writes no firewall rules", v.udp_dport, v.udp_percent, v.udp_dport);
+}
+
 /* Adds the top lists to f (every one, in full) and returns them for the message text (the
  * first few of each), or NULL. */
 static char *add_top(TableGuard *g, const CtAggregate *a, bool partial, Fields *f) {
@@ -153,6 +177,7 @@ static char *add_top(TableGuard *g, const CtAggregate *a, bool partial, Fields *
                 fputs(" (partial dump)", m);
         if (unattributed > 0)
                 fprintf(m, " (%" PRIu64 " entries of rarer keys not attributed)", unattributed);
+        add_advice(a, f, m);
         if (fclose(m) != 0)
                 return NULL;
         return TAKE_PTR(text);

@@ -21,7 +21,10 @@
  * With TopTalkers= above 0, table-crit and table-full name who fills the table: the guard
  * dumps it and adds the top N by source, destination, destination port and state, as
  * CTGUARD_TOP_SRC=10.0.0.5=4123 10.0.0.9=88 ... (likewise _DST, _DPORT, _STATE) and in the
- * message. The dump runs on the event loop itself, one netlink buffer per dispatch at idle
+ * message, with advice (lib/ct-advice.h): the largest unreplied share (CTGUARD_UNREPLIED=,
+ * CTGUARD_UNREPLIED_PERCENT=) and, when one UDP destination port holds more than half the
+ * entries, CTGUARD_UDP_DPORT=, CTGUARD_UDP_DPORT_PERCENT= and CTGUARD_ADVICE=notrack-udp-dport
+ * with a sentence naming a raw-table NOTRACK rule as the standard remedy. The dump runs on the event loop itself, one netlink buffer per dispatch at idle
  * priority, from a non-blocking socket: signals, module events, sysctl restores and the
  * watchdog are served between any two buffers. A thread would need sd-event and the logger to
  * be thread-safe, and a forked child would copy the daemon and need its own reaping; reading
