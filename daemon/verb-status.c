@@ -82,6 +82,7 @@ typedef struct SysctlRow {
         int error;
         bool owned;             /* false: followed, any value is right */
         bool ok;
+        const char *assigned;   /* raised by AutoRaise over this assigned value, else NULL */
 } SysctlRow;
 
 typedef struct Status {
@@ -415,6 +416,30 @@ static int check_table(Status *s, const Config *c, const char *sysctl_root) {
         return 0;
 }
 
+/* The sysctl rows that hold AutoRaise's last raise: the daemon enforces the raised value, and
+ * the row says so rather than pass it off as the file's. */
+static void mark_raised(Status *s, const Config *c) {
+        static const char * const paths[] = { "net/netfilter/nf_conntrack_max",
+                                              "net/netfilter/nf_conntrack_buckets" };
+
+        if (s->state.raise.time == 0)
+                return;
+        for (size_t i = 0; i < ELEMENTSOF(paths); i++) {
+                uint64_t to = i == 0 ? s->state.raise.to_max : s->state.raise.to_buckets;
+                const SysctlSetting *st = c ? config_find_sysctl(c, paths[i]) : NULL;
+                _cleanup_free_ char *key = sysctl_path_to_key(paths[i]);
+                char v[32];
+
+                snprintf(v, sizeof(v), "%" PRIu64, to);
+                for (size_t j = 0; key && j < s->n_sysctls; j++) {
+                        SysctlRow *r = &s->sysctls[j];
+
+                        if (streq(r->key, key) && r->owned && streq(r->desired, v))
+                                r->assigned = st && st->value ? st->value : "?";
+                }
+        }
+}
+
 /* AutoRaise's budget: what the daemon priced, or, without a daemon, what the files and the
  * kernel's prices give for the table as it is now. Nothing here is a problem: a budget spent
  * shows as table-budget-exhausted among the events. */
@@ -425,6 +450,7 @@ static int check_budget(Status *s, const Config *c, const char *sysctl_root) {
         unsigned buckets;
 
         if (s->have_state) {
+                mark_raised(s, c);
                 s->have_auto_raise = s->state.have_auto_raise;
                 s->auto_raise = s->state.auto_raise;
                 snprintf(s->memory_budget, sizeof(s->memory_budget), "%s",
@@ -584,6 +610,9 @@ static void print_text(const Status *s) {
                         printf("  %-50s %s (want %s)\n", r->key, strerror(-r->error), r->desired);
                 else if (!r->owned)
                         printf("  %-50s %s followed\n", r->key, r->actual);
+                else if (r->ok && r->assigned)
+                        printf("  %-50s %s ok, raised by AutoRaise over %s (%s)\n", r->key, r->actual,
+                               r->assigned, strempty(r->origin));
                 else if (r->ok)
                         printf("  %-50s %s ok (%s)\n", r->key, r->actual, strempty(r->origin));
                 else

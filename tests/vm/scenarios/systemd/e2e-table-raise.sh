@@ -138,6 +138,7 @@ assert_eq "$(sysctl -n net.netfilter.nf_conntrack_max)" "$max" "nf_conntrack_max
 ctguard status > /tmp/e2e-status.txt
 cat /tmp/e2e-status.txt
 assert_ok grep -qF "auto-raise: on (MemoryBudget=16M, the daemon's)" /tmp/e2e-status.txt
+assert_ok grep -qE "^  net.netfilter.nf_conntrack_max +$max ok, raised by AutoRaise over 256 \(/etc/ctguard/ctguard.conf.d/50-e2e.conf:2\)$" /tmp/e2e-status.txt
 assert_ok grep -q "^  max raised by AutoRaise at .* to $(printf '%s' "$max" | sed ':a;s/\B[0-9]\{3\}\>/,&/;ta') entries" /tmp/e2e-status.txt
 ctguard status --json > /tmp/e2e-status.json
 assert_ok python3 - /tmp/e2e-status.json "$max" "$buckets" "$obj" <<'PY'
