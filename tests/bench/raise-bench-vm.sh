@@ -145,9 +145,11 @@ src=40
 for mode in no yes; do
         step "burst, AutoRaise=$mode"
         conf $mode
+        # An empty table before the daemon starts: the previous burst's entries would have it
+        # raise at its first sample.
+        "$ct_insert" --delete-all > /dev/null 2>&1
         assert_ok systemctl start ctguard.service
         wait_until 30 sysctl_is net.netfilter.nf_conntrack_max 256
-        "$ct_insert" --delete-all > /dev/null 2>&1
         rm -f /tmp/poll-stop
         python3 /tmp/poll.py $((256 * 60 / 100)) 256 /tmp/poll-stop > /tmp/poll.log 2>&1 &
         poller=$!
