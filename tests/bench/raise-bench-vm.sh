@@ -25,6 +25,7 @@ ct_insert=${VM_BUILD:-}/tests/helpers/ct-insert
 sysctl_is() { [ "$(sysctl -n "$1" 2> /dev/null)" = "$2" ]; }
 stat_sum() {
         _sum=0
+        # shellcheck disable=SC2013 # one hexadecimal word a CPU
         for _h in $(awk -v name="$1" 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == name) c = i; next }
                                      c { print $c }' /proc/net/stat/nf_conntrack); do
                 _sum=$((_sum + 0x$_h))
