@@ -103,6 +103,16 @@ static void publish_config(Manager *m) {
         publish_sysctls(m);
 }
 
+static void publish_budget(Manager *m) {
+        DaemonBudget b;
+        DaemonRaise r;
+
+        if (!m->publisher || !m->table_guard)
+                return;
+        table_guard_budget(m->table_guard, &b, &r);
+        publisher_set_budget(m->publisher, &b, &r);
+}
+
 static void notify_status(Manager *m) {
         SysctlGuardCounts sc = {};
         ModuleGuardCounts mc;
@@ -163,6 +173,7 @@ static int on_tick(sd_event_source *s, uint64_t usec, void *userdata) {
                                                  !mc.held && !mc.flapping);
         /* The table guard picks the interval: faster while the table is filling up. */
         next = table_guard_tick(m->table_guard, now, &table_changed);
+        publish_budget(m);
         if (table_changed)
                 notify_status(m);
         else
@@ -245,9 +256,10 @@ int manager_reload(Manager *m) {
         m->config = TAKE_PTR(c);
         m->reloads++;
         log_config_loaded(m->config, "reloaded");
-        publish_config(m);
+        /* The result first: a reader that sees the new fingerprint sees the reload with it. */
         if (m->publisher)
                 (void) publisher_set_reload(m->publisher, now_usec(CLOCK_REALTIME), true, NULL);
+        publish_config(m);
 
         r = sysctl_guard_set_config(m->sysctl_guard, m->config);
         if (r < 0)

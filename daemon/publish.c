@@ -80,7 +80,10 @@ void publisher_on_event(void *userdata, int level, const char *event, const char
         save(p);
 }
 
+static int replace(char **dst, const char *v);
+
 void publisher_update(Publisher *p, const Config *c, unsigned heals, unsigned restores) {
+        char budget[TABLE_BUDGET_FORMAT_MAX];
         char *mode;
 
         mode = strdup(guard_mode_to_string(c->mode));
@@ -88,6 +91,10 @@ void publisher_update(Publisher *p, const Config *c, unsigned heals, unsigned re
                 free(p->state.mode);
                 p->state.mode = mode;
         }
+        p->state.have_auto_raise = true;
+        p->state.auto_raise = c->auto_raise;
+        (void) replace(&p->state.memory_budget,
+                       table_budget_format(&c->memory_budget, budget, sizeof(budget)));
         p->state.warn_percent = c->warn_percent;
         p->state.crit_percent = c->crit_percent;
         p->state.heals = heals;
@@ -131,4 +138,10 @@ int publisher_set_reload(Publisher *p, usec_t time, bool ok, const char *error) 
         p->state.reload_time = time;
         save(p);
         return r;
+}
+
+void publisher_set_budget(Publisher *p, const DaemonBudget *budget, const DaemonRaise *raise) {
+        p->state.budget = *budget;
+        p->state.raise = *raise;
+        save(p);
 }

@@ -32,3 +32,6 @@ int publisher_set_config(Publisher *p, const char *fingerprint, const char *conf
 
 /* The result of a reload, at time (CLOCK_REALTIME); error: a rejected one's first error. */
 int publisher_set_reload(Publisher *p, usec_t time, bool ok, const char *error);
+
+/* AutoRaise's budget and last raise (table_guard_budget()); written if they changed. */
+void publisher_set_budget(Publisher *p, const DaemonBudget *budget, const DaemonRaise *raise);

@@ -4,6 +4,7 @@
 #include <inttypes.h>
 #include <stdarg.h>
 
+#include "ct-advice.h"
 #include "cttable.h"
 #include "log.h"
 #include "table-guard.h"
@@ -11,6 +12,7 @@
 #include "sysctl-guard.h"
 #include "table-raise.h"
 #include "table-rate.h"
+#include "time-util.h"
 
 #define PENDING_MAX 4u
 
@@ -52,6 +54,8 @@ struct TableGuard {
         bool have_last_drop;
         uint64_t last_drop;
         bool max_readonly_reported, hashsize_reported, would_reported, failure_reported;
+        DaemonBudget budget_view;       /* for "ctguard status" */
+        DaemonRaise last_raise;
 
         /* A top-talker dump in progress and the alerts waiting for it. */
         CtDump *dump;
@@ -110,6 +114,29 @@ static const char *format_half_points(unsigned hp, char buf[static 16]) {
         return buf;
 }
 
+/* The advice of a crit or full alert (lib/ct-advice.h): fields, and a sentence appended to m. */
+static void add_advice(const CtAggregate *a, Fields *f, FILE *m) {
+        char key[CT_KEY_STRLEN_MAX];
+        CtAdvice v;
+
+        if (ct_advice_from_aggregate(a, &v) < 0)
+                return;
+        if (v.unreplied && ct_key_format(CT_BY_STATE, &v.unreplied_key, key, sizeof(key)) >= 0) {
+                fields_add(f, "CTGUARD_UNREPLIED=%s", key);
+                fields_add(f, "CTGUARD_UNREPLIED_PERCENT=%u", v.unreplied_percent);
+                fprintf(m, ". Largest unreplied share: %s, %u%% of the entries", key,
+                        v.unreplied_percent);
+        }
+        if (!v.notrack)
+                return;
+        fields_add(f, "CTGUARD_UDP_DPORT=%u", v.udp_dport);
+        fields_add(f, "CTGUARD_UDP_DPORT_PERCENT=%u", v.udp_percent);
+        fields_add(f, "CTGUARD_ADVICE=notrack-udp-dport");
+        fprintf(m, ". UDP port %u holds %u%% of the table: a NOTRACK rule for it in the raw table "
+                "(nft: udp dport %u notrack, in a chain at priority raw) is the standard remedy; "
+                "ctguard writes no firewall rules", v.udp_dport, v.udp_percent, v.udp_dport);
+}
+
 /* Adds the top lists to f (every one, in full) and returns them for the message text (the
  * first few of each), or NULL. */
 static char *add_top(TableGuard *g, const CtAggregate *a, bool partial, Fields *f) {
@@ -144,6 +171,7 @@ static char *add_top(TableGuard *g, const CtAggregate *a, bool partial, Fields *
                 fputs(" (partial dump)", m);
         if (unattributed > 0)
                 fprintf(m, " (%" PRIu64 " entries of rarer keys not attributed)", unattributed);
+        add_advice(a, f, m);
         if (fclose(m) != 0)
                 return NULL;
         return TAKE_PTR(text);
@@ -579,6 +607,26 @@ static uint64_t raise_resize_hash(TableGuard *g, uint64_t buckets, uint64_t plan
         return planned;
 }
 
+/* What the budget pays for a table of max entries and buckets buckets, as status shows it. */
+static void budget_view_update(TableGuard *g, const TableRaiseInput *in, uint64_t max,
+                               uint64_t buckets) {
+        TableRaiseInput t = *in;
+
+        t.max = max;
+        t.buckets = buckets;
+        g->budget_view = (DaemonBudget) {
+                .known = true,
+                .bytes = in->budget,
+                .entry_bytes = in->object_size,
+                .max = max,
+                .buckets = buckets,
+                .used = table_raise_cost(max, buckets, in->object_size),
+                .headroom_entries = table_raise_headroom(&t),
+        };
+        g->budget_view.headroom = in->budget > g->budget_view.used ?
+                                  in->budget - g->budget_view.used : 0;
+}
+
 static void auto_raise(TableGuard *g, const CtSample *s, usec_t now) {
         TableRaiseInput in;
         TableRaiseVerdict v;
@@ -591,6 +639,7 @@ static void auto_raise(TableGuard *g, const CtSample *s, usec_t now) {
         g->have_last_drop = s->has_cpu_stats;
         g->last_drop = s->drop;
 
+        g->budget_view = (DaemonBudget) {};
         if (!g->auto_raise || !g->root || raise_read_sizes(g) < 0)
                 return;
         r = read_u64_sysctl(g->sysctl_root, BUCKETS_PATH, &buckets);
@@ -607,6 +656,7 @@ static void auto_raise(TableGuard *g, const CtSample *s, usec_t now) {
                 .floor_max = g->floor_max,
                 .warn_percent = MIN(g->pc.warn_percent, 99u),
         };
+        budget_view_update(g, &in, in.max, in.buckets);
         r = table_raise_evaluate(&g->raise_state, &in, g->pc.crit_percent, dropping, now,
                                  g->raise_interval, &v);
         if (r < 0) {
@@ -650,7 +700,20 @@ static void auto_raise(TableGuard *g, const CtSample *s, usec_t now) {
         }
         g->failure_reported = false;
         (void) sysctl_guard_raise(g->sysctl_guard, MAX_PATH, value);
+        g->last_raise = (DaemonRaise) {
+                .time = now_usec(CLOCK_REALTIME),
+                .from_max = in.max,
+                .to_max = v.plan.max,
+                .from_buckets = in.buckets,
+                .to_buckets = new_buckets,
+        };
+        budget_view_update(g, &in, v.plan.max, new_buckets);
         log_raised(&in, &v.plan, new_buckets);
+}
+
+void table_guard_budget(const TableGuard *g, DaemonBudget *ret_budget, DaemonRaise *ret_raise) {
+        *ret_budget = g->budget_view;
+        *ret_raise = g->last_raise;
 }
 
 /* ---- sampling ---- */

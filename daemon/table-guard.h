@@ -6,6 +6,7 @@
 #include <systemd/sd-event.h>
 
 #include "config.h"
+#include "daemon-state.h"
 #include "ctstat.h"
 #include "events.h"
 #include "parse-util.h"
@@ -22,7 +23,10 @@
  * With TopTalkers= above 0, table-crit and table-full name who fills the table: the guard
  * dumps it and adds the top N by source, destination, destination port and state, as
  * CTGUARD_TOP_SRC=10.0.0.5=4123 10.0.0.9=88 ... (likewise _DST, _DPORT, _STATE) and in the
- * message. The dump runs on the event loop itself, one netlink buffer per dispatch at idle
+ * message, with advice (lib/ct-advice.h): the largest unreplied share (CTGUARD_UNREPLIED=,
+ * CTGUARD_UNREPLIED_PERCENT=) and, when one UDP destination port holds more than half the
+ * entries, CTGUARD_UDP_DPORT=, CTGUARD_UDP_DPORT_PERCENT= and CTGUARD_ADVICE=notrack-udp-dport
+ * with a sentence naming a raw-table NOTRACK rule as the standard remedy. The dump runs on the event loop itself, one netlink buffer per dispatch at idle
  * priority, from a non-blocking socket: signals, module events, sysctl restores and the
  * watchdog are served between any two buffers. A thread would need sd-event and the logger to
  * be thread-safe, and a forked child would copy the daemon and need its own reaping; reading
@@ -78,6 +82,10 @@ usec_t table_guard_tick(TableGuard *g, usec_t now, bool *ret_changed);
 void table_guard_set_may_load(TableGuard *g, bool may_load);
 
 void table_guard_status(const TableGuard *g, TableStatus *ret);
+
+/* AutoRaise's budget as priced at the last sample (known is false while AutoRaise is off or the
+ * kernel's prices cannot be read) and its last raise (time 0: none), for the state file. */
+void table_guard_budget(const TableGuard *g, DaemonBudget *ret_budget, DaemonRaise *ret_raise);
 
 /* "table 1234/262144 (0%, ok)", or "table unknown" before a sample. */
 int table_status_format(const TableStatus *s, char *buf, size_t size);

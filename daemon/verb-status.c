@@ -17,6 +17,7 @@
 #include "sysctl-key.h"
 #include "sysctl.h"
 #include "table-policy.h"
+#include "table-raise.h"
 #include "verbs.h"
 
 /* Exit codes as monitoring plugins expect them. */
@@ -86,6 +87,7 @@ typedef struct SysctlRow {
         int error;
         bool owned;             /* false: followed, any value is right */
         bool ok;
+        const char *assigned;   /* raised by AutoRaise over this assigned value, else NULL */
 } SysctlRow;
 
 typedef struct Status {
@@ -106,6 +108,12 @@ typedef struct Status {
         unsigned warn_percent, crit_percent;    /* 0: unknown */
         bool thresholds_from_daemon;
         bool config_changed;
+        /* AutoRaise: the daemon's (have_state), else computed from the files. */
+        bool have_auto_raise;
+        bool auto_raise;
+        char memory_budget[TABLE_BUDGET_FORMAT_MAX];
+        DaemonBudget budget;
+        DaemonRaise raise;
         char **problems;
         char *reason;           /* the first line's: the worst problem, or the table */
         Health reason_health;
@@ -415,6 +423,78 @@ static int check_table(Status *s, const Config *c, const char *sysctl_root) {
         return check_table_full(s);
 }
 
+/* The sysctl rows that hold AutoRaise's last raise: the daemon enforces the raised value, and
+ * the row says so rather than pass it off as the file's. */
+static void mark_raised(Status *s, const Config *c) {
+        static const char * const paths[] = { "net/netfilter/nf_conntrack_max",
+                                              "net/netfilter/nf_conntrack_buckets" };
+
+        if (s->state.raise.time == 0)
+                return;
+        for (size_t i = 0; i < ELEMENTSOF(paths); i++) {
+                uint64_t to = i == 0 ? s->state.raise.to_max : s->state.raise.to_buckets;
+                const SysctlSetting *st = c ? config_find_sysctl(c, paths[i]) : NULL;
+                _cleanup_free_ char *key = sysctl_path_to_key(paths[i]);
+                char v[32];
+
+                snprintf(v, sizeof(v), "%" PRIu64, to);
+                for (size_t j = 0; key && j < s->n_sysctls; j++) {
+                        SysctlRow *r = &s->sysctls[j];
+
+                        if (streq(r->key, key) && r->owned && streq(r->desired, v))
+                                r->assigned = st && st->value ? st->value : "?";
+                }
+        }
+}
+
+/* AutoRaise's budget: what the daemon priced, or, without a daemon, what the files and the
+ * kernel's prices give for the table as it is now. Nothing here is a problem: a budget spent
+ * shows as table-budget-exhausted among the events. */
+static int check_budget(Status *s, const Config *c, const char *sysctl_root) {
+        _cleanup_free_ char *v = NULL;
+        TableRaiseInput in = {};
+        uint64_t mem_total;
+        unsigned buckets;
+
+        if (s->have_state) {
+                mark_raised(s, c);
+                s->have_auto_raise = s->state.have_auto_raise;
+                s->auto_raise = s->state.auto_raise;
+                snprintf(s->memory_budget, sizeof(s->memory_budget), "%s",
+                         strempty(s->state.memory_budget));
+                s->budget = s->state.budget;
+                s->raise = s->state.raise;
+                return 0;
+        }
+        if (!c)
+                return 0;
+        s->have_auto_raise = true;
+        s->auto_raise = c->auto_raise;
+        (void) table_budget_format(&c->memory_budget, s->memory_budget, sizeof(s->memory_budget));
+        if (!c->auto_raise || !s->have_sample)
+                return 0;
+        /* Only files are read: looking loads no module. */
+        if (table_raise_read_object_size(arg_root, &in.object_size) < 0 ||
+            table_raise_read_mem_total(arg_root, &mem_total) < 0 ||
+            sysctl_read(sysctl_root, "net/netfilter/nf_conntrack_buckets", &v) < 0 ||
+            parse_unsigned(v, &buckets) < 0)
+                return 0;
+        in.buckets = buckets;
+        in.max = s->sample.max;
+        in.budget = table_budget_bytes(&c->memory_budget, mem_total);
+        s->budget = (DaemonBudget) {
+                .known = true,
+                .bytes = in.budget,
+                .entry_bytes = in.object_size,
+                .max = in.max,
+                .buckets = in.buckets,
+                .used = table_raise_cost(in.max, in.buckets, in.object_size),
+                .headroom_entries = table_raise_headroom(&in),
+        };
+        s->budget.headroom = s->budget.bytes > s->budget.used ? s->budget.bytes - s->budget.used : 0;
+        return 0;
+}
+
 /* RFC 3339 with the zone's offset: "2026-12-01T22:05:26+01:00". */
 static const char *format_time(char *buf, size_t n, usec_t t) {
         time_t sec = (time_t) (t / USEC_PER_SEC);
@@ -447,6 +527,38 @@ static void print_perfdata(const Status *s) {
         if (s->sample.has_cpu_stats)
                 printf("%" PRIu64, s->sample.drop);
         printf("c");
+}
+
+/* "auto-raise: on (MemoryBudget=5%, the daemon's)", how the budget is spent, and the last
+ * raise with why. */
+static void print_budget_text(const Status *s) {
+        const DaemonBudget *b = &s->budget;
+        const DaemonRaise *r = &s->raise;
+        char t[5][32], buf[64];
+
+        if (!s->have_auto_raise)
+                return;
+        printf("auto-raise: %s (MemoryBudget=%s, %s)\n", s->auto_raise ? "on" : "off",
+               s->memory_budget, s->have_state ? "the daemon's" : "from the configuration files, no daemon's");
+        if (b->known)
+                printf("  budget %s bytes: used %s (%s entries x %" PRIu64 " bytes + %s buckets x %u bytes), "
+                       "headroom %s bytes, %s more entries\n",
+                       format_count(t[0], b->bytes), format_count(t[1], b->used),
+                       format_count(t[2], b->max), b->entry_bytes, format_count(t[3], b->buckets),
+                       TABLE_RAISE_BUCKET_BYTES, format_count(t[4], b->headroom),
+                       format_count(buf, b->headroom_entries));
+        else if (s->auto_raise)
+                printf("  budget unknown (the nf_conntrack entry size or MemTotal cannot be read)\n");
+        if (r->time == 0)
+                return;
+        format_time(buf, sizeof(buf), r->time);
+        printf("  max raised by AutoRaise at %s from %s to %s entries, buckets %s to %s "
+               "(the table reached CritPercent or dropped packets)",
+               buf, format_count(t[0], r->from_max), format_count(t[1], r->to_max),
+               format_count(t[2], r->from_buckets), format_count(t[3], r->to_buckets));
+        if (s->have_sample && s->sample.max != r->to_max)
+                printf("; now %s, set since", format_count(t[4], s->sample.max));
+        printf("\n");
 }
 
 /* The verdict first: a monitoring system shows this line only. */
@@ -519,6 +631,9 @@ static void print_sysctls(const Status *s) {
                         printf("  %-50s %s (want %s)\n", r->key, strerror(-r->error), r->desired);
                 else if (!r->owned)
                         printf("  %-50s %s followed\n", r->key, r->actual);
+                else if (r->ok && r->assigned)
+                        printf("  %-50s %s ok, raised by AutoRaise over %s (%s)\n", r->key, r->actual,
+                               r->assigned, strempty(r->origin));
                 else if (r->ok)
                         printf("  %-50s %s ok (%s)\n", r->key, r->actual, strempty(r->origin));
                 else
@@ -569,6 +684,7 @@ static void print_text(const Status *s) {
         print_modules(s);
         print_sysctls(s);
         print_table(s);
+        print_budget_text(s);
         print_events(s);
         STRV_FOREACH(p, s->problems)
                 printf("problem: %s\n", *p);
@@ -724,6 +840,57 @@ static void json_events(JsonWriter *w, const Status *s) {
         json_end_array(w);
 }
 
+static void json_u64_member(JsonWriter *w, const char *key, uint64_t v) {
+        json_key(w, key);
+        json_unsigned(w, v);
+}
+
+/* "auto_raise": { enabled, memory_budget, from, budget: {...} | null, raised: {...} | null },
+ * null when neither the daemon nor the files say. */
+static void print_budget_json(JsonWriter *w, const Status *s) {
+        const DaemonBudget *b = &s->budget;
+        const DaemonRaise *r = &s->raise;
+
+        json_key(w, "auto_raise");
+        if (!s->have_auto_raise) {
+                json_null(w);
+                return;
+        }
+        json_begin_object(w);
+        json_key(w, "enabled");
+        json_bool(w, s->auto_raise);
+        json_key(w, "memory_budget");
+        json_string(w, s->memory_budget);
+        json_key(w, "from");
+        json_string(w, s->have_state ? "daemon" : "configuration");
+        json_key(w, "budget");
+        if (b->known) {
+                json_begin_object(w);
+                json_u64_member(w, "bytes", b->bytes);
+                json_u64_member(w, "used", b->used);
+                json_u64_member(w, "headroom", b->headroom);
+                json_u64_member(w, "headroom_entries", b->headroom_entries);
+                json_u64_member(w, "entry_bytes", b->entry_bytes);
+                json_u64_member(w, "bucket_bytes", TABLE_RAISE_BUCKET_BYTES);
+                json_u64_member(w, "max", b->max);
+                json_u64_member(w, "buckets", b->buckets);
+                json_end_object(w);
+        } else
+                json_null(w);
+        json_key(w, "raised");
+        if (r->time > 0) {
+                json_begin_object(w);
+                json_time(w, "time", r->time);
+                json_u64_member(w, "from_max", r->from_max);
+                json_u64_member(w, "to_max", r->to_max);
+                json_u64_member(w, "from_buckets", r->from_buckets);
+                json_u64_member(w, "to_buckets", r->to_buckets);
+                json_end_object(w);
+        } else
+                json_null(w);
+        json_end_object(w);
+}
+
 /* The schema of ctguard(8): version 2, every member present on every path. */
 static int print_json(const Status *s) {
         JsonWriter w;
@@ -739,6 +906,7 @@ static int print_json(const Status *s) {
         json_modules(&w, s);
         json_sysctls(&w, s);
         json_table(&w, s);
+        print_budget_json(&w, s);
         json_events(&w, s);
         json_key(&w, "problems");
         json_begin_array(&w);
@@ -808,6 +976,8 @@ int verb_status(int argc, char *argv[]) {
                 r = check_sysctls(&s, c, sysctl_root);
         if (r >= 0)
                 r = check_table(&s, c, sysctl_root);
+        if (r >= 0)
+                r = check_budget(&s, c, sysctl_root);
         if (r < 0) {
                 log_error_errno(r, "Failed to collect the status: %m");
                 s.health = HEALTH_UNKNOWN;

@@ -36,6 +36,7 @@ void daemon_state_done(DaemonState *s) {
         free(s->fingerprint);
         free(s->config_main);
         free(s->reload_error);
+        free(s->memory_budget);
         daemon_state_clear_sysctls(s);
         for (size_t i = 0; i < DAEMON_STATE_EVENTS_MAX; i++)
                 event_done(&s->events[i]);
@@ -235,6 +236,21 @@ int daemon_state_format(const DaemonState *s, char **ret) {
                 put_escaped(f, r->status);
                 fputc('\n', f);
         }
+        if (s->have_auto_raise)
+                fprintf(f, "AutoRaise=%s\n", s->auto_raise ? "yes" : "no");
+        if (s->memory_budget) {
+                fputs("MemoryBudget=", f);
+                put_escaped(f, s->memory_budget);
+                fputc('\n', f);
+        }
+        if (s->budget.known)
+                fprintf(f, "Budget=%" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 "\n",
+                        s->budget.bytes, s->budget.entry_bytes, s->budget.max, s->budget.buckets,
+                        s->budget.used, s->budget.headroom, s->budget.headroom_entries);
+        if (s->raise.time > 0)
+                fprintf(f, "Raised=%" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 "\n",
+                        s->raise.time, s->raise.from_max, s->raise.to_max, s->raise.from_buckets,
+                        s->raise.to_buckets);
         for (size_t i = 0; i < s->n_events; i++) {
                 const DaemonEvent *e = daemon_state_event(s, i);
 
@@ -309,6 +325,22 @@ static int parse_u64(const char *v, uint64_t *ret) {
         return 0;
 }
 
+/* n numbers separated by one space each, nothing else. */
+static int parse_u64_list(char *v, uint64_t *ret[], size_t n) {
+        for (size_t i = 0; i < n; i++) {
+                char *sp = strchr(v, ' ');
+
+                if ((i + 1 < n) != !!sp)
+                        return -EBADMSG;
+                if (sp)
+                        *sp++ = '\0';
+                if (parse_u64(v, ret[i]) < 0)
+                        return -EBADMSG;
+                v = sp;
+        }
+        return 0;
+}
+
 /* "Reload=TIME ok|rejected" */
 static int parse_reload(DaemonState *s, char *v) {
         char *result = strchr(v, ' ');
@@ -373,6 +405,29 @@ static int parse_assignment(DaemonState *s, const char *key, char *v, bool *vers
                                    streq(key, "ConfigMain") ? &s->config_main : &s->reload_error, v);
         else if (streq(key, "Reload"))
                 return parse_reload(s, v);
+        else if (streq(key, "AutoRaise")) {
+                if (!streq(v, "yes") && !streq(v, "no"))
+                        return -EBADMSG;
+                s->have_auto_raise = true;
+                s->auto_raise = streq(v, "yes");
+        } else if (streq(key, "MemoryBudget"))
+                return take_string(&s->memory_budget, v);
+        else if (streq(key, "Budget")) {
+                DaemonBudget *b = &s->budget;
+                uint64_t *f[] = { &b->bytes, &b->entry_bytes, &b->max, &b->buckets,
+                                  &b->used, &b->headroom, &b->headroom_entries };
+
+                if (parse_u64_list(v, f, ELEMENTSOF(f)) < 0)
+                        return -EBADMSG;
+                b->known = true;
+        } else if (streq(key, "Raised")) {
+                DaemonRaise *d = &s->raise;
+                uint64_t *f[] = { &d->time, &d->from_max, &d->to_max, &d->from_buckets,
+                                  &d->to_buckets };
+
+                if (parse_u64_list(v, f, ELEMENTSOF(f)) < 0 || d->time == 0)
+                        return -EBADMSG;
+        }
         else if (streq(key, "Sysctl"))
                 return parse_sysctl(s, v);
         else if (streq(key, "Event"))

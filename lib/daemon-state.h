@@ -30,6 +30,14 @@
  *     ReloadError=TEXT                a rejected reload's first error
  *     Sysctl=PATH\tVALUE\tORIGIN\towned|followed\tSTATUS
  *                                     one per guarded or followed sysctl, PATH normalised
+ *     AutoRaise=yes|no                [Conntrack] AutoRaise= in force
+ *     MemoryBudget=TEXT               MemoryBudget= as configured: "5%", "512M"
+ *     Budget=BYTES ENTRY MAX BUCKETS USED HEADROOM HEADROOM_ENTRIES
+ *                                     the budget as AutoRaise priced it (while AutoRaise is on
+ *                                     and the kernel's prices could be read): MAX entries of
+ *                                     ENTRY bytes and BUCKETS buckets of 8 bytes cost USED
+ *     Raised=USEC FROM_MAX TO_MAX FROM_BUCKETS TO_BUCKETS
+ *                                     AutoRaise's last raise since the daemon started
  *     Event=USEC NAME MESSAGE         the last DAEMON_STATE_EVENTS_MAX events, oldest first
  *
  * Text fields are escaped: a backslash, a tab, a newline and other control bytes are written
@@ -58,6 +66,23 @@ typedef struct DaemonSysctl {
         char *status;           /* sysctl_key_status_to_string() */
 } DaemonSysctl;
 
+/* The memory budget AutoRaise spends, as the daemon priced it (lib/table-raise.h). */
+typedef struct DaemonBudget {
+        bool known;                     /* false: not published (AutoRaise off, prices unread) */
+        uint64_t bytes;                 /* MemoryBudget= in bytes */
+        uint64_t entry_bytes;           /* one nf_conntrack slab object */
+        uint64_t max, buckets;          /* the table priced */
+        uint64_t used, headroom;        /* bytes: max * entry + buckets * 8, and bytes - used */
+        uint64_t headroom_entries;      /* table_raise_headroom() */
+} DaemonBudget;
+
+/* AutoRaise's last raise. */
+typedef struct DaemonRaise {
+        usec_t time;                    /* CLOCK_REALTIME; 0: none since the daemon started */
+        uint64_t from_max, to_max;
+        uint64_t from_buckets, to_buckets;
+} DaemonRaise;
+
 typedef enum DaemonReload {
         DAEMON_RELOAD_NONE,     /* not reloaded since start */
         DAEMON_RELOAD_OK,
@@ -81,6 +106,11 @@ typedef struct DaemonState {
         char *reload_error;             /* rejected: the first error, or NULL */
         DaemonSysctl *sysctls;
         size_t n_sysctls;
+        bool have_auto_raise;           /* false: not published (an older daemon) */
+        bool auto_raise;
+        char *memory_budget;            /* as configured, NULL: not published */
+        DaemonBudget budget;
+        DaemonRaise raise;
         DaemonEvent events[DAEMON_STATE_EVENTS_MAX];   /* a ring: oldest at events_first */
         size_t n_events;
         size_t events_first;

@@ -177,6 +177,24 @@ int table_raise_plan(const TableRaiseInput *in, TableRaise *ret) {
         return 0;
 }
 
+uint64_t table_raise_headroom(const TableRaiseInput *in) {
+        uint64_t a = in->max, z = TABLE_RAISE_MAX_LIMIT + 1;    /* fits(a), !fits(z) */
+
+        if (in->object_size == 0 || in->max >= TABLE_RAISE_MAX_LIMIT || !fits(in, in->max))
+                return 0;
+        if (fits(in, TABLE_RAISE_MAX_LIMIT))
+                return TABLE_RAISE_MAX_LIMIT - in->max;
+        while (z - a > 1) {
+                uint64_t mid = a + (z - a) / 2;
+
+                if (fits(in, mid))
+                        a = mid;
+                else
+                        z = mid;
+        }
+        return a - in->max;
+}
+
 int table_raise_evaluate(TableRaiseState *st, const TableRaiseInput *in, unsigned crit_percent,
                          bool dropping, usec_t now, usec_t interval, TableRaiseVerdict *ret) {
         TableRaiseVerdict v = {};

@@ -89,6 +89,11 @@ uint64_t table_raise_cost(uint64_t max, uint64_t buckets, uint64_t object_size);
 /* Plans a raise. -EINVAL if object_size is 0 or warn_percent is not in 1..99. */
 int table_raise_plan(const TableRaiseInput *in, TableRaise *ret);
 
+/* The headroom in entries: how far the budget lets in->max grow, the buckets it then needs
+ * (max / 4, rounded as a raise rounds them) paid for too; 0 if the table already costs more.
+ * Only max, buckets, object_size and budget of in are read. */
+uint64_t table_raise_headroom(const TableRaiseInput *in);
+
 /* When to raise: the count reaches CritPercent or the drop counter rises; at most once per
  * RaiseIntervalSec; table-budget-exhausted once per episode, an episode ending when the
  * trigger is gone. */

@@ -23,6 +23,15 @@ static const struct {
         { "Version=1\nEvent=5 held\n",                                   0 },  /* no message */
         { "Version=1\nFuture=whatever\n",                                0 },  /* unknown: ignored */
         { "Version=1",                                                   0 },  /* no trailing newline */
+        { "Version=1\nAutoRaise=yes\nMemoryBudget=5%\n",                 0 },
+        { "Version=1\nBudget=1000 256 3 1 776 224 0\n",                   0 },
+        { "Version=1\nRaised=9 256 384 512 1024\n",                       0 },
+        { "Version=1\nAutoRaise=maybe\n",                                -EBADMSG },
+        { "Version=1\nBudget=1000 256 3 1 776 224\n",                    -EBADMSG },
+        { "Version=1\nBudget=1000 256 3 1 776 224 0 9\n",                -EBADMSG },
+        { "Version=1\nBudget=1000  256 3 1 776 224 0\n",                 -EBADMSG },
+        { "Version=1\nRaised=0 256 384 512 1024\n",                      -EBADMSG },
+        { "Version=1\nRaised=9 256 x 512 1024\n",                        -EBADMSG },
         { "",                                                            -EBADMSG },
         { "Pid=1\n",                                                     -EBADMSG },
         { "Version=2\n",                                                 -EPROTONOSUPPORT },
@@ -64,6 +73,10 @@ START_TEST(test_round_trip) {
                 { "net/x/empty", "", "followed", false, NULL },
         };
 
+        s.have_auto_raise = s.auto_raise = true;
+        s.memory_budget = strdup("5%");
+        s.budget = (DaemonBudget) { true, 52428800, 256, 384, 512, 102400, 52326400, 204000 };
+        s.raise = (DaemonRaise) { 1700000000000000, 256, 384, 512, 1024 };
         s.mode = strdup("enforce");
         s.fingerprint = strdup("0123456789abcdef");
         s.config_main = strdup("/tmp/with space/c.conf");
@@ -89,6 +102,21 @@ START_TEST(test_round_trip) {
         ck_assert_int_eq(t.reload, DAEMON_RELOAD_REJECTED);
         ck_assert_uint_eq(t.reload_time, 99);
         ck_assert_str_eq(t.reload_error, "/etc/ctguard/ctguard.conf:3: bad value\tx");
+        ck_assert(t.have_auto_raise && t.auto_raise);
+        ck_assert_str_eq(t.memory_budget, "5%");
+        ck_assert(t.budget.known);
+        ck_assert_uint_eq(t.budget.bytes, 52428800);
+        ck_assert_uint_eq(t.budget.entry_bytes, 256);
+        ck_assert_uint_eq(t.budget.max, 384);
+        ck_assert_uint_eq(t.budget.buckets, 512);
+        ck_assert_uint_eq(t.budget.used, 102400);
+        ck_assert_uint_eq(t.budget.headroom, 52326400);
+        ck_assert_uint_eq(t.budget.headroom_entries, 204000);
+        ck_assert_uint_eq(t.raise.time, 1700000000000000);
+        ck_assert_uint_eq(t.raise.from_max, 256);
+        ck_assert_uint_eq(t.raise.to_max, 384);
+        ck_assert_uint_eq(t.raise.from_buckets, 512);
+        ck_assert_uint_eq(t.raise.to_buckets, 1024);
         ck_assert_uint_eq(t.n_sysctls, ELEMENTSOF(rows));
         for (size_t i = 0; i < ELEMENTSOF(rows); i++) {
                 ck_assert_str_eq(t.sysctls[i].path, rows[i].path);

@@ -105,6 +105,37 @@ START_TEST(test_plan) {
 }
 END_TEST
 
+/* The headroom "ctguard status" shows: entries the budget still pays for, with their buckets. */
+typedef struct HeadroomCase {
+        const char *name;
+        TableRaiseInput in;
+        uint64_t headroom;
+} HeadroomCase;
+
+static const HeadroomCase headroom_cases[] = {
+        { "the buckets there suffice: (300000 - 1024 * 8) / 256 = 1139 entries in all",
+          { .max = 1000, .buckets = 1024, .object_size = 256, .budget = 300000 }, 139 },
+        { "more entries need more buckets, paid for too (as the plan above: 11622)",
+          { .max = 10000, .buckets = 1024, .object_size = 256, .budget = 3000000 }, 1622 },
+        { "a table that costs more than the budget has none",
+          { .max = 1000, .buckets = 1024, .object_size = 256, .budget = 200000 }, 0 },
+        { "exactly at the budget: none",
+          { .max = 1000, .buckets = 1024, .object_size = 256, .budget = 1000 * 256 + 8192 }, 0 },
+        { "no price known: none",
+          { .max = 1000, .buckets = 1024, .object_size = 0, .budget = G }, 0 },
+        { "a budget beyond the kernel's limit stops at the limit",
+          { .max = 1000, .buckets = 1024, .object_size = 256, .budget = 1024 * G },
+          TABLE_RAISE_MAX_LIMIT - 1000 },
+};
+
+START_TEST(test_headroom) {
+        const HeadroomCase *c = &headroom_cases[_i];
+
+        ck_assert_msg(table_raise_headroom(&c->in) == c->headroom, "%s: %" PRIu64 ", want %" PRIu64,
+                      c->name, table_raise_headroom(&c->in), c->headroom);
+}
+END_TEST
+
 START_TEST(test_plan_invalid) {
         TableRaiseInput in = { .count = 1, .max = 10, .buckets = 10, .object_size = 0,
                                .budget = G, .warn_percent = 80 };
@@ -335,6 +366,7 @@ static Suite *suite(void) {
 
         tcase_add_loop_test(tc, test_plan, 0, ELEMENTSOF(plan_cases));
         tcase_add_test(tc, test_plan_invalid);
+        tcase_add_loop_test(tc, test_headroom, 0, ELEMENTSOF(headroom_cases));
         tcase_add_test(tc, test_evaluate);
         tcase_add_loop_test(tc, test_budget_parse, 0, ELEMENTSOF(budget_cases));
         tcase_add_test(tc, test_budget_bytes);

@@ -4,7 +4,10 @@
 # loopback from one source, paced at about 50 a second, all connect, the drop counter stays 0,
 # table-raised is logged with the new max and buckets, and the hash size was resized (the last
 # raises pass max/4 > 512). The sysctl guard keeps the raised value over the assignment. Then a
-# budget that pays for only 1,024 entries: table-budget-exhausted, and the kernel drops.
+# budget that pays for only 1,024 entries: table-budget-exhausted, and the kernel drops. Last,
+# AutoRaise=no: the kernel drops, as without ctguard, and nothing is raised. "ctguard status"
+# shows the budget and the raise as the daemon computed them, and a restart puts the assigned
+# maximum back (how an operator returns to the configured value).
 #
 # CritPercent=60 and WarnPercent=50 leave 40 % of the table between the trigger and full, so
 # that at 50 flows a second the next raise (RaiseIntervalSec=1s) is always in time.
@@ -43,7 +46,7 @@ conf() {
 	CritPercent=60
 	FastPollIntervalSec=100ms
 	TopTalkers=0
-	AutoRaise=yes
+	AutoRaise=${2:-yes}
 	MemoryBudget=$1
 	RaiseIntervalSec=1s
 CONF
@@ -130,6 +133,27 @@ restores=$(journalctl -u ctguard.service -o export CTGUARD_EVENT=sysctl-restored
 [ "$restores" -le 1 ] || fail "the sysctl guard restored nf_conntrack_max=256 $restores times"
 seen sysctl-fight && fail "sysctl-fight logged"
 assert_eq "$(sysctl -n net.netfilter.nf_conntrack_max)" "$max" "nf_conntrack_max at the end"
+# status: the budget as the daemon priced it (16 MiB, entries at the slab's price, buckets at
+# 8 bytes) and the raise with why.
+ctguard status > /tmp/e2e-status.txt
+cat /tmp/e2e-status.txt
+assert_ok grep -qF "auto-raise: on (MemoryBudget=16M, the daemon's)" /tmp/e2e-status.txt
+assert_ok grep -qE "^  net.netfilter.nf_conntrack_max +$max ok, raised by AutoRaise over 256 \(/etc/ctguard/ctguard.conf.d/50-e2e.conf:2\)$" /tmp/e2e-status.txt
+assert_ok grep -q "^  max raised by AutoRaise at .* to $(printf '%s' "$max" | sed ':a;s/\B[0-9]\{3\}\>/,&/;ta') entries" /tmp/e2e-status.txt
+ctguard status --json > /tmp/e2e-status.json
+assert_ok python3 - /tmp/e2e-status.json "$max" "$buckets" "$obj" <<'PY'
+import json, sys
+a = json.load(open(sys.argv[1]))["auto_raise"]
+mx, b, obj = map(int, sys.argv[2:])
+budget = a["budget"]
+assert a["enabled"] and a["from"] == "daemon", a
+assert budget["bytes"] == 16 << 20 and budget["entry_bytes"] == obj, a
+assert budget["max"] == mx and budget["buckets"] == b, a
+assert budget["used"] == mx * obj + b * 8, a
+assert budget["headroom"] == budget["bytes"] - budget["used"], a
+assert a["raised"]["to_max"] == mx and a["raised"]["to_buckets"] == b, a
+print("status --json: budget", budget, "raised", a["raised"])
+PY
 rm -f /tmp/e2e-hold
 wait $gen
 assert_ok systemctl stop ctguard.service
@@ -143,6 +167,12 @@ nft flush ruleset
 since=$(date '+%Y-%m-%d %H:%M:%S')
 # (No wait for 256: with the lingering entries, the first sample may raise at once.)
 assert_ok systemctl start ctguard.service
+# A restart starts from the assigned value: the raise of the first step is undone.
+restored() {
+        journalctl -u ctguard.service --since "$since" -o export CTGUARD_EVENT=sysctl-restored \
+                CTGUARD_KEY=net.netfilter.nf_conntrack_max | grep -qx CTGUARD_NEW=256
+}
+wait_until 30 restored
 assert_ok nft add table inet e2e
 assert_ok nft add chain inet e2e out '{ type filter hook output priority 0; }'
 assert_ok nft add rule inet e2e out ct state new counter
@@ -157,6 +187,32 @@ dropping() { [ "$(drops)" -gt "$d0" ]; }
 wait_until 60 dropping
 echo "drops: $(( $(drops) - d0 )), max $(sysctl -n net.netfilter.nf_conntrack_max)"
 [ "$(sysctl -n net.netfilter.nf_conntrack_max)" -le 1024 ] || fail "raised past the budget"
+rm -f /tmp/e2e-hold
+kill $gen 2> /dev/null
+wait $gen
+assert_ok systemctl stop ctguard.service
+
+step "AutoRaise off: the kernel drops, nothing is raised"
+conf 16M no
+: > /tmp/e2e-gen.log
+nft flush ruleset
+since=$(date '+%Y-%m-%d %H:%M:%S')
+assert_ok systemctl start ctguard.service
+wait_until 30 sysctl_is net.netfilter.nf_conntrack_max 256
+# A rule that uses conntrack: without one the kernel tracks nothing.
+assert_ok nft add table inet e2e
+assert_ok nft add chain inet e2e out '{ type filter hook output priority 0; }'
+assert_ok nft add rule inet e2e out ct state new counter
+d0=$(drops)
+touch /tmp/e2e-hold
+python3 /tmp/e2e-gen.py 2000 200 /tmp/e2e-hold 127.0.0.44 > /tmp/e2e-gen.log 2>&1 &
+gen=$!
+wait_until 60 dropping
+echo "drops: $(( $(drops) - d0 )), max $(sysctl -n net.netfilter.nf_conntrack_max)"
+seen table-raised --since "$since" && fail "table-raised with AutoRaise=no"
+assert_eq "$(sysctl -n net.netfilter.nf_conntrack_max)" 256 "nf_conntrack_max"
+ctguard status > /tmp/e2e-status.txt
+assert_ok grep -qF "auto-raise: off (MemoryBudget=16M, the daemon's)" /tmp/e2e-status.txt
 rm -f /tmp/e2e-hold
 kill $gen 2> /dev/null
 wait $gen
