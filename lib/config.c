@@ -29,6 +29,24 @@ GuardMode guard_mode_from_string(const char *s) {
         return _GUARD_MODE_INVALID;
 }
 
+static const char * const namespace_scope_table[_NAMESPACE_SCOPE_MAX] = {
+        [NAMESPACE_SCOPE_HOST] = "host",
+        [NAMESPACE_SCOPE_ALL] = "all",
+};
+
+const char *namespace_scope_to_string(NamespaceScope s) {
+        if (s < 0 || s >= _NAMESPACE_SCOPE_MAX)
+                return NULL;
+        return namespace_scope_table[s];
+}
+
+NamespaceScope namespace_scope_from_string(const char *s) {
+        for (int i = 0; i < _NAMESPACE_SCOPE_MAX; i++)
+                if (streq(namespace_scope_table[i], s))
+                        return (NamespaceScope) i;
+        return _NAMESPACE_SCOPE_INVALID;
+}
+
 /* ---- errors ---- */
 
 void config_errors_done(ConfigErrors *e) {
@@ -117,6 +135,9 @@ Config *config_new(void) {
                 .auto_raise = false,
                 .memory_budget = TABLE_BUDGET_DEFAULT,
                 .raise_interval = USEC_PER_MINUTE,
+                .namespaces = NAMESPACE_SCOPE_HOST,
+                .namespace_scan_interval = 10 * USEC_PER_SEC,
+                .top_namespaces = 10,
         };
 
         c->textfile_directory = strdup(CONFIG_TEXTFILE_DIRECTORY_DEFAULT);
@@ -383,6 +404,25 @@ static int parse_raise_interval(Config *c, const char *v, char **why) {
                              &c->raise_interval, "RaiseIntervalSec", why);
 }
 
+static int parse_namespaces(Config *c, const char *v, char **why) {
+        NamespaceScope s = namespace_scope_from_string(v);
+
+        if (s < 0)
+                return why_set(why, "Namespaces= must be 'host' or 'all', not '%s'", v);
+        c->namespaces = s;
+        return 0;
+}
+
+static int parse_namespace_scan(Config *c, const char *v, char **why) {
+        return parse_span_in(v, CONFIG_NAMESPACE_SCAN_MIN, CONFIG_NAMESPACE_SCAN_MAX,
+                             &c->namespace_scan_interval, "NamespaceScanIntervalSec", why);
+}
+
+static int parse_top_namespaces(Config *c, const char *v, char **why) {
+        return parse_unsigned_in(v, 0, CONFIG_TOP_NAMESPACES_MAX, &c->top_namespaces,
+                                 "TopNamespaces", why);
+}
+
 static const struct {
         const char *section;
         const char *name;
@@ -400,7 +440,10 @@ static const struct {
         [CONFIG_CONNTRACK_AUTO_RAISE]         = { "Conntrack", "AutoRaise",           parse_auto_raise },
         [CONFIG_CONNTRACK_MEMORY_BUDGET]      = { "Conntrack", "MemoryBudget",        parse_memory_budget },
         [CONFIG_CONNTRACK_RAISE_INTERVAL]     = { "Conntrack", "RaiseIntervalSec",    parse_raise_interval },
+        [CONFIG_CONNTRACK_NAMESPACES]         = { "Conntrack", "Namespaces",          parse_namespaces },
+        [CONFIG_CONNTRACK_NAMESPACE_SCAN_INTERVAL] = { "Conntrack", "NamespaceScanIntervalSec", parse_namespace_scan },
         [CONFIG_METRICS_TEXTFILE_DIRECTORY]   = { "Metrics",   "TextfileDirectory",   parse_textfile_directory },
+        [CONFIG_METRICS_TOP_NAMESPACES]       = { "Metrics",   "TopNamespaces",       parse_top_namespaces },
 };
 
 static const char * const config_sections[] = { "Guard", "Modules", "Sysctl", "Conntrack", "Metrics" };
@@ -918,8 +961,18 @@ int config_dump(const Config *c, FILE *f) {
                 case CONFIG_CONNTRACK_RAISE_INTERVAL:
                         v = format_timespan(buf, sizeof(buf), c->raise_interval);
                         break;
+                case CONFIG_CONNTRACK_NAMESPACES:
+                        v = namespace_scope_to_string(c->namespaces);
+                        break;
+                case CONFIG_CONNTRACK_NAMESPACE_SCAN_INTERVAL:
+                        v = format_timespan(buf, sizeof(buf), c->namespace_scan_interval);
+                        break;
                 case CONFIG_METRICS_TEXTFILE_DIRECTORY:
                         v = c->textfile_directory;
+                        break;
+                case CONFIG_METRICS_TOP_NAMESPACES:
+                        snprintf(num, sizeof(num), "%u", c->top_namespaces);
+                        v = num;
                         break;
                 default:
                         return -EINVAL;
@@ -958,7 +1011,10 @@ bool config_equal(const Config *a, const Config *b) {
             a->memory_budget.bytes != b->memory_budget.bytes ||
             a->memory_budget.percent != b->memory_budget.percent ||
             a->raise_interval != b->raise_interval ||
-            !streq(a->textfile_directory, b->textfile_directory))
+            a->namespaces != b->namespaces ||
+            a->namespace_scan_interval != b->namespace_scan_interval ||
+            !streq(a->textfile_directory, b->textfile_directory) ||
+            a->top_namespaces != b->top_namespaces)
                 return false;
 
         /* Followed values are state of the running system, not configuration. */

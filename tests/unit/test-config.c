@@ -40,8 +40,14 @@ static uint64_t value_of(const Config *c, ConfigKey k) {
                 return (uint64_t) c->memory_budget.percent << 56 | c->memory_budget.bytes;
         case CONFIG_CONNTRACK_RAISE_INTERVAL:
                 return c->raise_interval;
+        case CONFIG_CONNTRACK_NAMESPACES:
+                return (uint64_t) c->namespaces;
+        case CONFIG_CONNTRACK_NAMESPACE_SCAN_INTERVAL:
+                return c->namespace_scan_interval;
         case CONFIG_METRICS_TEXTFILE_DIRECTORY:
                 return strlen(c->textfile_directory);
+        case CONFIG_METRICS_TOP_NAMESPACES:
+                return c->top_namespaces;
         default:
                 ck_abort_msg("no key %d", (int) k);
         }
@@ -53,7 +59,8 @@ static const char *key_name(ConfigKey k) {
                 "Mode", "PollIntervalSec", "Ensure", "ReloadBurst", "ReloadIntervalSec",
                 "WarnPercent", "CritPercent", "FastPollIntervalSec", "TopTalkers",
                 "AutoRaise", "MemoryBudget", "RaiseIntervalSec",
-                "TextfileDirectory",
+                "Namespaces", "NamespaceScanIntervalSec",
+                "TextfileDirectory", "TopNamespaces",
         };
         return names[k];
 }
@@ -164,6 +171,13 @@ static const struct {
         { "Conntrack", "RaiseIntervalSec=1s",        CONFIG_CONNTRACK_RAISE_INTERVAL, USEC_PER_SEC },
         { "Conntrack", "RaiseIntervalSec=1d",        CONFIG_CONNTRACK_RAISE_INTERVAL, USEC_PER_DAY },
         { "Conntrack", "RaiseIntervalSec=5min",      CONFIG_CONNTRACK_RAISE_INTERVAL, 5 * USEC_PER_MINUTE },
+        { "Conntrack", "Namespaces=all",             CONFIG_CONNTRACK_NAMESPACES, NAMESPACE_SCOPE_ALL },
+        { "Conntrack", "Namespaces=host",            CONFIG_CONNTRACK_NAMESPACES, NAMESPACE_SCOPE_HOST },
+        { "Conntrack", "NamespaceScanIntervalSec=1s", CONFIG_CONNTRACK_NAMESPACE_SCAN_INTERVAL, USEC_PER_SEC },
+        { "Conntrack", "NamespaceScanIntervalSec=1h", CONFIG_CONNTRACK_NAMESPACE_SCAN_INTERVAL, USEC_PER_HOUR },
+        { "Conntrack", "NamespaceScanIntervalSec=30", CONFIG_CONNTRACK_NAMESPACE_SCAN_INTERVAL, 30 * USEC_PER_SEC },
+        { "Metrics", "TopNamespaces=0",              CONFIG_METRICS_TOP_NAMESPACES, 0 },
+        { "Metrics", "TopNamespaces=1000",           CONFIG_METRICS_TOP_NAMESPACES, 1000 },
         { "Metrics", "TextfileDirectory=",           CONFIG_METRICS_TEXTFILE_DIRECTORY, 0 },
         { "Metrics", "TextfileDirectory=/srv/prom",  CONFIG_METRICS_TEXTFILE_DIRECTORY, 9 },
         { "Metrics", "TextfileDirectory=/",          CONFIG_METRICS_TEXTFILE_DIRECTORY, 1 },
@@ -280,6 +294,12 @@ static const struct {
         { "Conntrack", "MemoryBudget=0%",   CONFIG_CONNTRACK_MEMORY_BUDGET, "MemoryBudget=0% is out of range (1%..100%)" },
         { "Conntrack", "RaiseIntervalSec=999ms", CONFIG_CONNTRACK_RAISE_INTERVAL, "RaiseIntervalSec=999ms is out of range (1s..1d)" },
         { "Conntrack", "RaiseIntervalSec=1d 1s", CONFIG_CONNTRACK_RAISE_INTERVAL, "RaiseIntervalSec=1d 1s is out of range (1s..1d)" },
+        { "Conntrack", "Namespaces=every",  CONFIG_CONNTRACK_NAMESPACES, "Namespaces= must be 'host' or 'all', not 'every'" },
+        { "Conntrack", "Namespaces=",       CONFIG_CONNTRACK_NAMESPACES, "Namespaces= must be 'host' or 'all', not ''" },
+        { "Conntrack", "NamespaceScanIntervalSec=500ms", CONFIG_CONNTRACK_NAMESPACE_SCAN_INTERVAL, "NamespaceScanIntervalSec=500ms is out of range (1s..1h)" },
+        { "Conntrack", "NamespaceScanIntervalSec=2h", CONFIG_CONNTRACK_NAMESPACE_SCAN_INTERVAL, "NamespaceScanIntervalSec=2h is out of range (1s..1h)" },
+        { "Metrics", "TopNamespaces=1001",  CONFIG_METRICS_TOP_NAMESPACES, "TopNamespaces=1001 is out of range (0..1000)" },
+        { "Metrics", "TopNamespaces=x",     CONFIG_METRICS_TOP_NAMESPACES, "TopNamespaces= has an invalid number 'x'" },
         { "Metrics", "TextfileDirectory=prom", CONFIG_METRICS_TEXTFILE_DIRECTORY, "TextfileDirectory= must be an absolute, normalised path or empty, not 'prom'" },
         { "Metrics", "TextfileDirectory=/a//b", CONFIG_METRICS_TEXTFILE_DIRECTORY, "TextfileDirectory= must be an absolute, normalised path or empty, not '/a//b'" },
         { "Metrics", "TextfileDirectory=/a/../b", CONFIG_METRICS_TEXTFILE_DIRECTORY, "TextfileDirectory= must be an absolute, normalised path or empty, not '/a/../b'" },
@@ -688,6 +708,9 @@ START_TEST(test_defaults) {
         ck_assert_uint_eq(c->memory_budget.percent, 5);
         ck_assert_uint_eq(c->memory_budget.bytes, 0);
         ck_assert_uint_eq(c->raise_interval, USEC_PER_MINUTE);
+        ck_assert_int_eq(c->namespaces, NAMESPACE_SCOPE_HOST);
+        ck_assert_uint_eq(c->namespace_scan_interval, 10 * USEC_PER_SEC);
+        ck_assert_uint_eq(c->top_namespaces, 10);
         for (int k = 0; k < _CONFIG_KEY_MAX; k++)
                 ck_assert_ptr_null(c->origins[k]);
         /* The defaults obey their own rules. */
@@ -863,6 +886,9 @@ START_TEST(test_equal) {
                 case CONFIG_CONNTRACK_AUTO_RAISE: b->auto_raise = true; break;
                 case CONFIG_CONNTRACK_MEMORY_BUDGET: b->memory_budget.percent++; break;
                 case CONFIG_CONNTRACK_RAISE_INTERVAL: b->raise_interval++; break;
+                case CONFIG_CONNTRACK_NAMESPACES: b->namespaces = NAMESPACE_SCOPE_ALL; break;
+                case CONFIG_CONNTRACK_NAMESPACE_SCAN_INTERVAL: b->namespace_scan_interval++; break;
+                case CONFIG_METRICS_TOP_NAMESPACES: b->top_namespaces++; break;
                 default:
                         b->sysctl_snapshot = false;
                         break;
