@@ -6,7 +6,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-/* Finding every network namespace of the host: the distinct inodes of root/proc/[0-9]*/ns/net
+/* Finding every network namespace of the host: the distinct inodes of root/proc/PID/ns/net
  * and of the files in root/run/netns (ip-netns(8)'s names). Each is named by what an operator
  * recognises: its /run/netns name if any; else a representative process (the lowest PID in it)
  * with its command; and the pod UID and container id its cgroup path shows
