@@ -743,34 +743,41 @@ static int print_json(const Status *s) {
 }
 
 static const char status_usage[] =
-        "Usage: ctguard status [--json]\n"
+        "Usage: ctguard status [--netns] [--json]\n"
         "\n"
         "Shows the guarded modules (built in, live or missing), the guarded sysctls (desired\n"
         "and actual), the conntrack count against the maximum, the drop counters, the hold\n"
         "state, whether the daemon runs, and its last events.\n"
         "\n"
+        "     --netns       Instead, every network namespace that tracks connections, fullest\n"
+        "                   first: inode, name, PID, pod/container, count, fill, drops\n"
         "     --json        One JSON object (schema in ctguard(8))\n"
         "\n"
         "Exit status, as monitoring plugins expect: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN;\n"
-        "64 for a usage error.\n";
+        "64 for a usage error. With --netns: 0, or 1 if the namespaces cannot be listed.\n";
 
 int verb_status(int argc, char *argv[]) {
-        enum { ARG_JSON = _ARG_VERB_FIRST };
+        enum { ARG_JSON = _ARG_VERB_FIRST, ARG_NETNS };
         static const struct option options[] = {
                 COMMON_OPTIONS,
-                { "json", no_argument, NULL, ARG_JSON },
+                { "json",  no_argument, NULL, ARG_JSON },
+                { "netns", no_argument, NULL, ARG_NETNS },
                 {}
         };
         _cleanup_(config_freep) Config *c = NULL;
         _cleanup_free_ char *sysctl_root = NULL;
         _cleanup_(status_done) Status s = {};
-        bool json = false;
+        bool json = false, netns = false;
         int opt, r;
 
         optind = 0;
         while ((opt = getopt_long(argc, argv, COMMON_SHORTOPTS, options, NULL)) >= 0) {
                 if (opt == ARG_JSON) {
                         json = true;
+                        continue;
+                }
+                if (opt == ARG_NETNS) {
+                        netns = true;
                         continue;
                 }
                 r = verb_other_option(opt, status_usage);
@@ -780,6 +787,8 @@ int verb_status(int argc, char *argv[]) {
         r = verb_no_more_args(argc, argv);
         if (r >= 0)
                 return r;
+        if (netns)
+                return verb_status_netns(json);
 
         sysctl_root = verb_sysctl_root();
         if (!sysctl_root)

@@ -22,7 +22,7 @@ static const char * const by_titles[_CT_BY_MAX] = {
 };
 
 static const char usage[] =
-        "Usage: ctguard top [-n N] [--by src,dst,dport,state,proto]... [--json]\n"
+        "Usage: ctguard top [-n N] [--by src,dst,dport,state,proto]... [--netns ID] [--json]\n"
         "\n"
         "Dumps the conntrack table of the current network namespace once and lists who fills it:\n"
         "the N largest counts by source address, destination address, destination port\n"
@@ -32,6 +32,9 @@ static const char usage[] =
         "\n"
         "  -n --top=N       List N per dimension (1..100000, default 10)\n"
         "     --by=WHAT,... Only these dimensions; may be repeated (default: all)\n"
+        "     --netns=ID    The table of another network namespace: a /run/netns name, its\n"
+        "                   inode (as status --netns lists it) or a PID in it; entered for the\n"
+        "                   dump alone, which needs CAP_SYS_ADMIN\n"
         "     --json        One JSON object: {\"entries\":N,\"truncated\":B,\"interrupted\":B,\n"
         "                   \"src\":[{\"key\":K,\"count\":C,\"percent\":P},...],...,\n"
         "                   \"unattributed\":{\"src\":N,...}}\n";
@@ -129,16 +132,19 @@ static int print_json(const CtAggregate *a, const bool by[_CT_BY_MAX], size_t n)
 
 int verb_top(int argc, char *argv[]) {
         _cleanup_free_ char *sysctl_root = NULL;
-        enum { ARG_BY = _ARG_VERB_FIRST, ARG_JSON };
+        enum { ARG_BY = _ARG_VERB_FIRST, ARG_JSON, ARG_NETNS };
         static const struct option options[] = {
                 COMMON_OPTIONS,
                 { "top",  required_argument, NULL, 'n' },
                 { "by",   required_argument, NULL, ARG_BY },
                 { "json", no_argument,       NULL, ARG_JSON },
+                { "netns", required_argument, NULL, ARG_NETNS },
                 {}
         };
         _cleanup_(ct_aggregate_freep) CtAggregate *a = NULL;
+        _cleanup_(verb_netns_leavep) int netns_saved = -EBADF;
         bool by[_CT_BY_MAX] = {}, any_by = false, json = false;
+        const char *netns = NULL;
         unsigned n = TOP_N_DEFAULT;
         CtLimits limits = CT_LIMITS_COMMAND;
         size_t n_by = 0;
@@ -170,6 +176,9 @@ int verb_top(int argc, char *argv[]) {
                 case ARG_JSON:
                         json = true;
                         break;
+                case ARG_NETNS:
+                        netns = optarg;
+                        break;
                 default:
                         r = verb_other_option(c, usage);
                         if (r >= 0)
@@ -189,6 +198,13 @@ int verb_top(int argc, char *argv[]) {
         r = ct_aggregate_new(&limits, &a);
         if (r < 0)
                 return log_oom(), EXIT_FAILURE;
+
+        /* Entered for the dump alone: everything from here to the end reads that namespace. */
+        if (netns) {
+                r = verb_netns_enter(netns, &netns_saved);
+                if (r < 0)
+                        return r == -EINVAL ? EX_USAGE : EXIT_FAILURE;
+        }
 
         /* Dumping would make the kernel load nf_conntrack if it is not there: say so instead. */
         sysctl_root = verb_sysctl_root();

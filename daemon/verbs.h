@@ -2,6 +2,7 @@
 #pragma once
 
 #include <getopt.h>
+#include <stdbool.h>
 
 /* The ctguard command's verbs. Each verb gets argv starting at its own name and parses its own
  * options; the global options (--config, --root, --log-level) are accepted before the verb and
@@ -66,3 +67,10 @@ int verb_release(int argc, char *argv[]);
 int verb_repair(int argc, char *argv[]);
 int verb_status(int argc, char *argv[]);
 int verb_metrics(int argc, char *argv[]);
+
+/* verb-netns.c: "status --netns" (the exit status), and the namespace "top --netns ID" enters for
+ * its dump: verb_netns_enter() logs and returns -errno, or 0 with the descriptor to go back
+ * through, which verb_netns_leavep() uses (a cleanup: -EBADF does nothing). */
+int verb_status_netns(bool json);
+int verb_netns_enter(const char *id, int *ret_saved);
+void verb_netns_leavep(int *saved);

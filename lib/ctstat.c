@@ -130,9 +130,11 @@ static int parse_hex(const char *w, size_t len, uint64_t *ret) {
         return 0;
 }
 
-int ctstat_parse_proc_stat(const char *text, CtSample *ret) {
+static int parse_proc_stat(const char *text, bool want_entries, CtSample *ret) {
         /* For each column of the header: the index in proc_stat_columns, or -1 to skip it. */
         int map[CTSTAT_PROC_STAT_COLUMNS];
+        size_t entries_column = SIZE_MAX;
+        uint64_t entries = 0;
         uint64_t sums[ELEMENTSOF(proc_stat_columns)] = {};
         bool seen[ELEMENTSOF(proc_stat_columns)] = {};
         size_t n_columns = 0, len;
@@ -148,6 +150,11 @@ int ctstat_parse_proc_stat(const char *text, CtSample *ret) {
                 if (n_columns >= ELEMENTSOF(map))
                         return -EBADMSG;
                 map[n_columns] = -1;
+                if (len == strlen("entries") && memcmp(w, "entries", len) == 0) {
+                        if (entries_column != SIZE_MAX)
+                                return -EBADMSG;
+                        entries_column = n_columns;
+                }
                 for (size_t k = 0; k < ELEMENTSOF(proc_stat_columns); k++)
                         if (strlen(proc_stat_columns[k].name) == len &&
                             memcmp(proc_stat_columns[k].name, w, len) == 0) {
@@ -162,6 +169,8 @@ int ctstat_parse_proc_stat(const char *text, CtSample *ret) {
         }
         /* drop is what the table guard needs: without it this is not the file we know. */
         if (!have_drop)
+                return -EBADMSG;
+        if (want_entries && entries_column == SIZE_MAX)
                 return -EBADMSG;
 
         for (;;) {
@@ -178,6 +187,10 @@ int ctstat_parse_proc_stat(const char *text, CtSample *ret) {
                                 return -EBADMSG;
                         if (map[col] >= 0)
                                 sums[map[col]] += v;
+                        /* Every row repeats the namespace's one count, read as the row is
+                         * printed: the first row's is as good as any. */
+                        if (col == entries_column && n_cpus == 0)
+                                entries = v;
                         col++;
                 }
                 if (col == 0)
@@ -203,8 +216,18 @@ int ctstat_parse_proc_stat(const char *text, CtSample *ret) {
                         *(bool *) ((char *) &c + proc_stat_columns[k].has_offset) = true;
         }
         c.counters_error = 0;
+        if (want_entries)
+                c.count = (uint32_t) entries;
         *ret = c;
         return 0;
+}
+
+int ctstat_parse_proc_stat(const char *text, CtSample *ret) {
+        return parse_proc_stat(text, false, ret);
+}
+
+int ctstat_parse_proc_stat_entries(const char *text, CtSample *ret) {
+        return parse_proc_stat(text, true, ret);
 }
 
 static int read_proc_stat(const char *root, char **ret) {

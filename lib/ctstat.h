@@ -91,3 +91,8 @@ int ctstat_sample_proc(const char *root, CtSample *ret);
  * position (kernels renamed and reused them); unknown ones are skipped. Fills the counters,
  * n_cpus and has_cpu_stats of ret, and nothing else. -EBADMSG for a malformed text. */
 int ctstat_parse_proc_stat(const char *text, CtSample *ret);
+
+/* The same, and count from the "entries" column (the namespace's nf_conntrack_count, repeated
+ * on every row; the first row's is taken): for a reader of another namespace's file, which has
+ * no sysctl beside it. -EBADMSG also when there is no "entries" column. */
+int ctstat_parse_proc_stat_entries(const char *text, CtSample *ret);

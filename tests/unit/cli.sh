@@ -42,6 +42,10 @@ done <<'TABLE'
 64 top --no-such-option
 64 top -n 0
 64 top --by nothing
+64 top --netns
+64 top --netns ../x
+64 top --netns 12x
+1  top --netns no-such-name
 0  hold --help
 64 hold --for nonsense
 64 hold extra
@@ -52,6 +56,8 @@ done <<'TABLE'
 0  status --help
 64 status --no-such-option
 64 status extra
+64 status --netns extra
+1  status --netns
 0  metrics
 0  metrics --help
 64 metrics extra

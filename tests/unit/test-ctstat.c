@@ -232,6 +232,44 @@ START_TEST(test_parse_proc_stat) {
 }
 END_TEST
 
+/* The same texts for a reader of another namespace's file: count is the "entries" column. */
+static const struct {
+        const char *name;
+        const char *text;
+        int ret;
+        uint32_t count;
+        uint64_t drop;
+} entries_cases[] = {
+        { "6.18 idle", HEADER_6_18 ZERO_ROW ZERO_ROW, 0, 0, 0 },
+        { "6.1, 4046 entries", HEADER_6_1 ROW_A ROW_B, 0, 0xfce, 0x1d8 + 0x16f },
+        { "the rows disagree: the first row's", "entries drop\n00000010 00000001\n00000011 00000001\n",
+          0, 0x10, 2 },
+        { "reordered", "drop entries insert\n00000009 00000fce 00000003\n", 0, 0xfce, 9 },
+        { "the most a count can be", "entries drop\nffffffff 00000000\n", 0, UINT32_MAX, 0 },
+        { "no entries column", "drop insert\n00000001 00000002\n", -EBADMSG, 0, 0 },
+        { "entries twice", "entries drop entries\n00000001 00000002 00000003\n", -EBADMSG, 0, 0 },
+        { "no drop column", "entries insert\n00000001 00000002\n", -EBADMSG, 0, 0 },
+        { "header only", HEADER_6_18, -EBADMSG, 0, 0 },
+};
+
+START_TEST(test_parse_proc_stat_entries) {
+        CtSample s = { .count = 4242, .max = 4343 };
+        int r = ctstat_parse_proc_stat_entries(entries_cases[_i].text, &s);
+
+        ck_assert_msg(r == entries_cases[_i].ret, "%s: got %d, want %d", entries_cases[_i].name, r,
+                      entries_cases[_i].ret);
+        ck_assert_uint_eq(s.max, 4343);
+        if (r < 0) {
+                ck_assert_uint_eq(s.count, 4242);
+                ck_assert(!s.has_cpu_stats);
+                return;
+        }
+        ck_assert(s.has_cpu_stats);
+        ck_assert_uint_eq(s.count, entries_cases[_i].count);
+        ck_assert_uint_eq(s.drop, entries_cases[_i].drop);
+}
+END_TEST
+
 /* The host's own file, whatever its kernel: the parser must take it. */
 START_TEST(test_parse_host_proc_stat) {
         _cleanup_free_ char *text = NULL;
@@ -392,6 +430,7 @@ int main(void) {
         tcase_add_test(tc, test_sample_proc_missing_root);
         tcase_add_test(tc, test_sample_proc_symlink);
         tcase_add_loop_test(tc, test_parse_proc_stat, 0, ELEMENTSOF(stat_cases));
+        tcase_add_loop_test(tc, test_parse_proc_stat_entries, 0, ELEMENTSOF(entries_cases));
         tcase_add_test(tc, test_parse_host_proc_stat);
         tcase_add_loop_test(tc, test_sampler_tree, 0, ELEMENTSOF(sampler_cases));
         tcase_add_test(tc, test_sampler_not_loaded);
