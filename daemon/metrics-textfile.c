@@ -165,6 +165,34 @@ static void collect_sysctl(const SysctlGuardView *v, void *userdata) {
         c->n++;
 }
 
+typedef struct NetnsCollect {
+        MetricsNetns *rows;
+        size_t n, allocated;
+} NetnsCollect;
+
+static void collect_netns(const NetnsGuardView *v, void *userdata) {
+        NetnsCollect *c = userdata;
+
+        if (!v->valid)
+                return;
+        if (c->n >= c->allocated) {
+                size_t k = MAX(c->allocated * 2, (size_t) 16);
+                MetricsNetns *n = reallocarray(c->rows, k, sizeof(MetricsNetns));
+
+                if (!n)
+                        return;
+                c->rows = n;
+                c->allocated = k;
+        }
+        c->rows[c->n++] = (MetricsNetns) {
+                .inode = v->inode,
+                .name = v->name,
+                .entries = v->count,
+                .have_drop = v->have_drop,
+                .drop = v->drop,
+        };
+}
+
 void metrics_textfile_tick(MetricsTextfile *t, Manager *m, usec_t now) {
         const char *dir = m->config->textfile_directory;
         _cleanup_free_ char *text = NULL, *dirpath = NULL;
@@ -175,6 +203,7 @@ void metrics_textfile_tick(MetricsTextfile *t, Manager *m, usec_t now) {
         SysctlGuardCounts sc = {};
         ModuleGuardCounts mc;
         _cleanup_(hold_done) Hold hold = {};
+        NetnsCollect netns = {};
         Metrics x = {};
         size_t size = 0;
         FILE *f;
@@ -245,6 +274,15 @@ void metrics_textfile_tick(MetricsTextfile *t, Manager *m, usec_t now) {
         x.flapping = mc.flapping;
         x.timestamp = now_usec(CLOCK_REALTIME);
 
+        if (netns_guard_enabled(m->netns_guard)) {
+                static const MetricsNetns none[1];
+
+                netns_guard_foreach(m->netns_guard, collect_netns, &netns);
+                x.netns = netns.rows ?: none;
+                x.n_netns = netns.n;
+                x.top_netns = m->config->top_namespaces;
+        }
+
         f = open_memstream(&text, &size);
         if (!f)
                 goto finish;
@@ -268,6 +306,7 @@ void metrics_textfile_tick(MetricsTextfile *t, Manager *m, usec_t now) {
         memcpy(t->have_counter, x.have_counter, sizeof(t->have_counter));
 
 finish:
+        free(netns.rows);
         for (size_t i = 0; actuals && i < n_rows; i++)
                 free(actuals[i]);
 }
