@@ -148,7 +148,7 @@ static int on_tick(sd_event_source *s, uint64_t usec, void *userdata) {
         Manager *m = userdata;
         ModuleGuardCounts mc;
         bool table_changed;
-        usec_t next, now;
+        usec_t next, netns_next, now;
         int r;
 
         /* usec is when the tick was due, which after a stall is long past. */
@@ -171,7 +171,8 @@ static int on_tick(sd_event_source *s, uint64_t usec, void *userdata) {
                                                  !mc.held && !mc.flapping);
         /* The table guard picks the interval: faster while the table is filling up. */
         next = table_guard_tick(m->table_guard, now, &table_changed);
-        next = MIN(next, netns_guard_tick(m->netns_guard, now, host_max(m)));
+        netns_next = netns_guard_tick(m->netns_guard, now, host_max(m));
+        next = MIN(next, netns_next);
         if (table_changed)
                 notify_status(m);
         else

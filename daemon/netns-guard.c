@@ -393,9 +393,15 @@ usec_t netns_guard_tick(NetnsGuard *g, usec_t now, uint64_t max) {
                 (void) netns_guard_scan(g);
                 g->next_scan = now + g->scan_interval;
         }
-        for (size_t i = 0; i < g->n; i++)
-                if (g->entries[i].reader)
-                        next = MIN(next, entry_tick(g, &g->entries[i], now, max));
+        for (size_t i = 0; i < g->n; i++) {
+                usec_t k;
+
+                if (!g->entries[i].reader)
+                        continue;
+                /* Not inside MIN(), which evaluates its arguments twice. */
+                k = entry_tick(g, &g->entries[i], now, max);
+                next = MIN(next, k);
+        }
         /* The next scan is due on time even when the poll interval is longer. */
         return MIN(next, g->next_scan - now);
 }
