@@ -176,4 +176,6 @@ assert_eq "$unnamed_inode|pid $UNNAMED_PID (sleep)|$UNNAMED_PID" "$second" \
 
 stop_ctguard
 assert_eq 0 "$CTG_STATUS" "exit status"
+assert_file_lacks "$CTG_LOG" "runtime error" "ctguard's stderr"
+assert_file_lacks "$CTG_LOG" "Sanitizer" "ctguard's stderr"
 echo "PASS: $_TEST_NAME"
