@@ -259,8 +259,9 @@ static void entry_open(NetnsGuard *g, NetnsEntry *e, const Netns *ns) {
         }
         e->reader = NULL;
         if (r == -EPERM && !g->eperm_reported) {
-                log_info_errno(r, "Cannot open the conntrack statistics of netns %s, known only by "
-                               "its /run/netns name (entering it needs CAP_SYS_ADMIN and no "
+                log_info_errno(r, "Cannot open the conntrack statistics of netns %s, known here only "
+                               "by its /run/netns name (a process in it is read with "
+                               "CAP_SYS_PTRACE; entering it needs CAP_SYS_ADMIN and no "
                                "RestrictNamespaces=), skipping such namespaces: %m", e->name);
                 g->eperm_reported = true;
         } else if (r != e->open_error && r != -ENOENT && r != -ESRCH && r != -EPERM)
