@@ -3,6 +3,7 @@
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdlib.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 
 #include "log.h"
@@ -39,7 +40,14 @@ struct NetnsGuard {
 
         bool scan_failure_reported;
         bool eperm_reported;
+        bool emfile_reported;
+        bool nofile_raised;
+        size_t readers, readers_max;    /* open readers, and how many the file limit leaves */
 };
+
+/* Descriptors the daemon keeps for itself (sysctl files, watches, the journal, a reload) when
+ * the readers take the rest of the limit. */
+#define NOFILE_RESERVE 64u
 
 typedef struct Fields {
         char *s[24];
@@ -66,7 +74,9 @@ static void fields_done(Fields *f) {
         f->n = 0;
 }
 
-static void entry_done(NetnsEntry *e) {
+static void entry_done(NetnsGuard *g, NetnsEntry *e) {
+        if (e->reader)
+                g->readers--;
         netns_reader_close(e->reader);
         free(e->name);
         free(e->pod_uid);
@@ -87,7 +97,7 @@ static void config_to_policy(const Config *c, TablePolicyConfig *ret) {
 
 static void close_all(NetnsGuard *g) {
         for (size_t i = 0; i < g->n; i++)
-                entry_done(&g->entries[i]);
+                entry_done(g, &g->entries[i]);
         free(g->entries);
         g->entries = NULL;
         g->n = 0;
@@ -251,14 +261,21 @@ static int entry_set_identity(NetnsEntry *e, const Netns *ns) {
 static void entry_open(NetnsGuard *g, NetnsEntry *e, const Netns *ns) {
         int r;
 
-        r = netns_reader_open(g->root, ns, &e->reader);
+        r = g->readers < g->readers_max ? netns_reader_open(g->root, ns, &e->reader) : -EMFILE;
         if (r >= 0) {
+                g->readers++;
                 e->open_error = 0;
                 log_debug("Watching the conntrack table of netns %s (%" PRIu64 ").", e->name, e->inode);
                 return;
         }
         e->reader = NULL;
-        if (r == -EPERM && !g->eperm_reported) {
+        if ((r == -EMFILE || r == -ENFILE) && !g->emfile_reported) {
+                log_warning_errno(r, "Cannot open the conntrack statistics of netns %s: one file "
+                                  "per namespace is beyond the limit of open files (LimitNOFILE=, "
+                                  "less %u the daemon keeps), not watching it: %m", e->name,
+                                  NOFILE_RESERVE);
+                g->emfile_reported = true;
+        } else if (r == -EPERM && !g->eperm_reported) {
                 log_info_errno(r, "Cannot open the conntrack statistics of netns %s, known here only "
                                "by its /run/netns name (a process in it is read with "
                                "CAP_SYS_PTRACE; entering it needs CAP_SYS_ADMIN and no "
@@ -280,6 +297,31 @@ static uint64_t own_inode(const char *root) {
         return (uint64_t) st.st_ino;
 }
 
+/* One descriptor per namespace: a host with a thousand pods needs more than the soft limit of
+ * 1024 that services get by default. The hard limit is the administrator's; nothing here uses
+ * select(), so descriptors above 1023 are fine. */
+static void raise_nofile(NetnsGuard *g) {
+        struct rlimit rl;
+
+        if (g->nofile_raised)
+                return;
+        g->nofile_raised = true;
+        g->readers_max = SIZE_MAX;
+        if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+                return;
+        if (rl.rlim_cur < rl.rlim_max) {
+                struct rlimit raised = { .rlim_cur = rl.rlim_max, .rlim_max = rl.rlim_max };
+
+                if (setrlimit(RLIMIT_NOFILE, &raised) < 0)
+                        log_debug_errno(-errno, "Cannot raise the soft limit of open files: %m");
+                else
+                        rl = raised;
+        }
+        if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < SIZE_MAX)
+                g->readers_max = rl.rlim_cur > 2 * NOFILE_RESERVE ? rl.rlim_cur - NOFILE_RESERVE :
+                                                                    rl.rlim_cur / 2;
+}
+
 static int netns_guard_scan(NetnsGuard *g) {
         _cleanup_(netns_list_done) NetnsList l = {};
         NetnsEntry *entries;
@@ -297,6 +339,7 @@ static int netns_guard_scan(NetnsGuard *g) {
         }
         g->scan_failure_reported = false;
         own = own_inode(g->root);
+        raise_nofile(g);
 
         entries = calloc(MAX(l.n, (size_t) 1), sizeof(NetnsEntry));
         if (!entries)
@@ -313,7 +356,7 @@ static int netns_guard_scan(NetnsGuard *g) {
                 while (j < g->n && g->entries[j].inode < ns->inode) {
                         log_debug("Netns %s (%" PRIu64 ") is gone.", g->entries[j].name,
                                   g->entries[j].inode);
-                        entry_done(&g->entries[j++]);
+                        entry_done(g, &g->entries[j++]);
                 }
                 if (j < g->n && g->entries[j].inode == ns->inode) {
                         *e = g->entries[j];
@@ -321,7 +364,7 @@ static int netns_guard_scan(NetnsGuard *g) {
                 } else
                         *e = (NetnsEntry) { .inode = ns->inode, .policy = TABLE_POLICY_INIT };
                 if (entry_set_identity(e, ns) < 0) {
-                        entry_done(e);
+                        entry_done(g, e);
                         continue;
                 }
                 if (!e->reader)
@@ -330,7 +373,7 @@ static int netns_guard_scan(NetnsGuard *g) {
         }
         for (; j < g->n; j++) {
                 log_debug("Netns %s (%" PRIu64 ") is gone.", g->entries[j].name, g->entries[j].inode);
-                entry_done(&g->entries[j]);
+                entry_done(g, &g->entries[j]);
         }
         free(g->entries);
         g->entries = entries;
