@@ -3,6 +3,7 @@
 # Namespaces=all: the daemon watches every network namespace's table, not only its own.
 #  - 50 namespaces made here, one filled past WarnPercent: exactly that one is named in
 #    table-warn, by its /run/netns name and inode, and the other 49 raise nothing;
+#  - the metrics (the daemon's textfile and "ctguard metrics") carry it by name;
 #  - "ctguard status --netns" lists it first;
 #  - namespaces deleted while the daemon scans are dropped quietly;
 #  - a process in a namespace without a /run/netns name: the namespace is named by PID and
@@ -82,7 +83,12 @@ CritPercent=50
 FastPollIntervalSec=100ms
 Namespaces=all
 NamespaceScanIntervalSec=1s
+
+[Metrics]
+TextfileDirectory=/prom
+TopNamespaces=3
 CONF
+mkdir -p "$CTG_ROOT/prom" || fail "mkdir prom"
 
 # Like start_ctguard_journal, but keeping this test's /run (with /run/netns) for the daemon.
 : >"$CTG_LOG"
@@ -128,6 +134,23 @@ journal_query table-warn MESSAGE | grep -qF "netns $PREFIX-$FULL " ||
 for e in table-crit table-full table-ok; do
         assert_eq 0 "$(journal_count "$e")" "$e events"
 done
+
+# ---- metrics: the fullest namespaces by name, the rest summed ----
+series="ctguard_netns_conntrack_entries{netns=\"$full_inode\",name=\"$PREFIX-$FULL\"} $fill"
+textfile_has() { grep -qxF "$series" "$CTG_ROOT/prom/ctguard.prom" 2>/dev/null; }
+wait_until 10 textfile_has || fail "the textfile lacks '$series'"
+assert_eq 4 "$(grep -c '^ctguard_netns_conntrack_entries{' "$CTG_ROOT/prom/ctguard.prom")" \
+        "entries series in the textfile (TopNamespaces=3 and the rest)"
+grep -qxF 'ctguard_netns_conntrack_entries{netns="other",name=""} 0' "$CTG_ROOT/prom/ctguard.prom" ||
+        fail "no sum of the other namespaces in the textfile"
+ctguard_cmd metrics >"$TEST_TMP/metrics.prom" || fail "ctguard metrics"
+grep -qxF "$series" "$TEST_TMP/metrics.prom" || fail "ctguard metrics lacks '$series'"
+if command -v promtool >/dev/null; then
+        for f in "$CTG_ROOT/prom/ctguard.prom" "$TEST_TMP/metrics.prom"; do
+                out=$(promtool check metrics <"$f" 2>&1) || fail "promtool check metrics $f: $out"
+                [ -z "$out" ] || fail "promtool check metrics $f: $out"
+        done
+fi
 
 # ---- status --netns lists it first ----
 # NOTE for the merge: "ctguard status --netns" comes with the library's branch; this part runs
