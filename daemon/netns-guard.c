@@ -287,7 +287,7 @@ static void entry_open(NetnsGuard *g, NetnsEntry *e, const Netns *ns) {
         e->open_error = r;
 }
 
-/* The namespaces the table guard watches: the daemon's own and PID 1's. */
+/* The daemon's own namespace, which the table guard watches (the scan marks PID 1's as host). */
 static uint64_t own_inode(const char *root) {
         _cleanup_free_ char *p = NULL;
         struct stat st;
