@@ -146,11 +146,19 @@ static void on_event(void *userdata, int level, const char *event, const char *m
         metrics_textfile_on_event(m->metrics, event);
 }
 
+/* nf_conntrack_max is one limit for every namespace: the host's, as the table guard read it. */
+static uint64_t host_max(Manager *m) {
+        TableStatus ts;
+
+        table_guard_status(m->table_guard, &ts);
+        return ts.valid ? ts.sample.max : 0;
+}
+
 static int on_tick(sd_event_source *s, uint64_t usec, void *userdata) {
         Manager *m = userdata;
         ModuleGuardCounts mc;
         bool table_changed;
-        usec_t next, now;
+        usec_t next, netns_next, now;
         int r;
 
         /* usec is when the tick was due, which after a stall is long past. */
@@ -174,6 +182,8 @@ static int on_tick(sd_event_source *s, uint64_t usec, void *userdata) {
         /* The table guard picks the interval: faster while the table is filling up. */
         next = table_guard_tick(m->table_guard, now, &table_changed);
         publish_budget(m);
+        netns_next = netns_guard_tick(m->netns_guard, now, host_max(m));
+        next = MIN(next, netns_next);
         if (table_changed)
                 notify_status(m);
         else
@@ -268,6 +278,7 @@ int manager_reload(Manager *m) {
         if (r < 0)
                 log_warning_errno(r, "Failed to update the module guard: %m");
         table_guard_set_config(m->table_guard, m->config);
+        netns_guard_set_config(m->netns_guard, m->config);
 
         /* A changed poll interval takes effect from the next tick on. */
         (void) sd_notify(false, "READY=1");
@@ -283,6 +294,7 @@ Manager *manager_free(Manager *m) {
         metrics_textfile_free(m->metrics);
         module_guard_free(m->module_guard);
         table_guard_free(m->table_guard);
+        netns_guard_free(m->netns_guard);
         sysctl_guard_free(m->sysctl_guard);
         sd_event_source_unref(m->tick);
         sd_event_unref(m->event);
@@ -394,6 +406,9 @@ int manager_new(const char *root, const char *config_path, Config *config, Manag
         if (r < 0)
                 return r;
         r = manager_guards_new(m, &previous);
+        if (r < 0)
+                return r;
+        r = netns_guard_new(m->root, m->config, &m->netns_guard);
         if (r < 0)
                 return r;
 

@@ -6,6 +6,7 @@
 #include "config.h"
 #include "metrics-textfile.h"
 #include "module-guard.h"
+#include "netns-guard.h"
 #include "publish.h"
 #include "sysctl-guard.h"
 #include "table-guard.h"
@@ -24,6 +25,7 @@ typedef struct Manager {
         SysctlGuard *sysctl_guard;
         ModuleGuard *module_guard;
         TableGuard *table_guard;
+        NetnsGuard *netns_guard;        /* Namespaces=all: every other namespace */
         Publisher *publisher;
         MetricsTextfile *metrics;
 

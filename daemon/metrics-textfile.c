@@ -167,6 +167,34 @@ static void collect_sysctl(const SysctlGuardView *v, void *userdata) {
         c->n++;
 }
 
+typedef struct NetnsCollect {
+        MetricsNetns *rows;
+        size_t n, allocated;
+} NetnsCollect;
+
+static void collect_netns(const NetnsGuardView *v, void *userdata) {
+        NetnsCollect *c = userdata;
+
+        if (!v->valid)
+                return;
+        if (c->n >= c->allocated) {
+                size_t k = MAX(c->allocated * 2, (size_t) 16);
+                MetricsNetns *n = reallocarray(c->rows, k, sizeof(MetricsNetns));
+
+                if (!n)
+                        return;
+                c->rows = n;
+                c->allocated = k;
+        }
+        c->rows[c->n++] = (MetricsNetns) {
+                .inode = v->inode,
+                .name = v->name,
+                .entries = v->count,
+                .have_drop = v->have_drop,
+                .drop = v->drop,
+        };
+}
+
 /* The guarded modules as the module guard last saw them, into modules[] and x. */
 static void collect_modules(Manager *m, MetricsModule modules[static CONFIG_ENSURE_MAX], Metrics *x) {
         for (size_t i = 0; i < CONFIG_ENSURE_MAX; i++) {
@@ -250,6 +278,7 @@ void metrics_textfile_tick(MetricsTextfile *t, Manager *m, usec_t now) {
         const char *dir = m->config->textfile_directory;
         MetricsModule modules[CONFIG_ENSURE_MAX] = {};
         SysctlCollect rows = { .sysctl_root = m->sysctl_root };
+        NetnsCollect netns = {};
         Metrics x = {};
 
         if (!t || !dir || !*dir)
@@ -276,8 +305,18 @@ void metrics_textfile_tick(MetricsTextfile *t, Manager *m, usec_t now) {
         collect_counts(t, m, &x);
         x.timestamp = now_usec(CLOCK_REALTIME);
 
+        if (netns_guard_enabled(m->netns_guard)) {
+                static const MetricsNetns none[1];
+
+                netns_guard_foreach(m->netns_guard, collect_netns, &netns);
+                x.netns = netns.rows ?: none;
+                x.n_netns = netns.n;
+                x.top_netns = m->config->top_namespaces;
+        }
+
         textfile_write(t, m, &x, now);
 
+        free(netns.rows);
         for (size_t i = 0; i < rows.n; i++)
                 free(rows.actuals[i]);
         free(rows.actuals);

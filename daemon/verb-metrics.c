@@ -4,6 +4,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sysexits.h>
 
 #include "config.h"
@@ -13,6 +14,8 @@
 #include "macro.h"
 #include "metrics.h"
 #include "modules.h"
+#include "netns-sample.h"
+#include "netns-scan.h"
 #include "snapshot.h"
 #include "strv.h"
 #include "sysctl-key.h"
@@ -38,6 +41,9 @@ typedef struct Collected {
         MetricsSysctl *sysctls;
         char **keys;
         char **actuals;
+        NetnsList netns;
+        MetricsNetns *netns_rows;
+        char **netns_names;
 } Collected;
 
 static void collected_done(Collected *c) {
@@ -50,6 +56,9 @@ static void collected_done(Collected *c) {
         for (size_t i = 0; c->actuals && i < c->m.n_sysctls; i++)
                 free(c->actuals[i]);
         free(c->actuals);
+        netns_list_done(&c->netns);
+        free(c->netns_rows);
+        strv_free(c->netns_names);
 }
 
 static int collect_daemon(Collected *c) {
@@ -187,6 +196,61 @@ static int collect_sysctls(Collected *c, Config *config, const char *sysctl_root
         return 0;
 }
 
+/* Namespaces=all: each namespace's table, read as the daemon reads it (one open and one read of
+ * its /proc/PID/net/stat/nf_conntrack), every namespace but the host's and this process's. */
+static int collect_netns(Collected *c, const Config *config) {
+        static const MetricsNetns none[1];
+        struct stat own = {};
+        _cleanup_free_ char *self = NULL;
+        int r;
+
+        if (config->namespaces != NAMESPACE_SCOPE_ALL)
+                return 0;
+        c->m.netns = none;
+        c->m.top_netns = config->top_namespaces;
+        r = netns_scan(arg_root, &c->netns);
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0) {
+                log_debug_errno(r, "Cannot look for network namespaces: %m");
+                c->m.netns = NULL;
+                return 0;
+        }
+        if (asprintf(&self, "%s/proc/self/ns/net", arg_root) < 0)
+                return -ENOMEM;
+        (void) stat(self, &own);
+
+        c->netns_rows = calloc(c->netns.n + 1, sizeof(MetricsNetns));
+        if (!c->netns_rows || strv_split_whitespace("", &c->netns_names) < 0)
+                return -ENOMEM;
+        for (size_t i = 0; i < c->netns.n; i++) {
+                const Netns *ns = &c->netns.items[i];
+                _cleanup_(netns_reader_closep) NetnsReader *reader = NULL;
+                char buf[256];
+                CtSample s;
+                char *name;
+
+                if (ns->host || ns->inode == (uint64_t) own.st_ino)
+                        continue;
+                if (netns_reader_open(arg_root, ns, &reader) < 0 ||
+                    netns_reader_sample(reader, &s) < 0)
+                        continue;
+                name = strdup(netns_display_name(ns, buf, sizeof(buf)));
+                /* strv_push() owns name, even when it fails. */
+                if (!name || strv_push(&c->netns_names, name) < 0)
+                        return -ENOMEM;
+                c->netns_rows[c->m.n_netns++] = (MetricsNetns) {
+                        .inode = ns->inode,
+                        .name = name,
+                        .entries = s.count,
+                        .have_drop = s.has_cpu_stats,
+                        .drop = s.drop,
+                };
+        }
+        c->m.netns = c->netns_rows;
+        return 0;
+}
+
 int verb_metrics(int argc, char *argv[]) {
         _cleanup_(config_freep) Config *config = NULL;
         _cleanup_free_ char *sysctl_root = NULL;
@@ -214,6 +278,8 @@ int verb_metrics(int argc, char *argv[]) {
                 r = collect_sysctls(&c, config, sysctl_root);
         if (r >= 0)
                 r = metrics_read_table(arg_root, sysctl_root, &c.m);
+        if (r >= 0)
+                r = collect_netns(&c, config);
         if (r < 0)
                 return log_error_errno(r, "Failed to collect metrics: %m"), EXIT_FAILURE;
         c.m.timestamp = now_usec(CLOCK_REALTIME);

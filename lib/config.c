@@ -31,6 +31,24 @@ GuardMode guard_mode_from_string(const char *s) {
         return _GUARD_MODE_INVALID;
 }
 
+static const char * const namespace_scope_table[_NAMESPACE_SCOPE_MAX] = {
+        [NAMESPACE_SCOPE_HOST] = "host",
+        [NAMESPACE_SCOPE_ALL] = "all",
+};
+
+const char *namespace_scope_to_string(NamespaceScope s) {
+        if (s < 0 || s >= _NAMESPACE_SCOPE_MAX)
+                return NULL;
+        return namespace_scope_table[s];
+}
+
+NamespaceScope namespace_scope_from_string(const char *s) {
+        for (int i = 0; i < _NAMESPACE_SCOPE_MAX; i++)
+                if (streq(namespace_scope_table[i], s))
+                        return (NamespaceScope) i;
+        return _NAMESPACE_SCOPE_INVALID;
+}
+
 /* ---- errors ---- */
 
 void config_errors_done(ConfigErrors *e) {
@@ -203,6 +221,15 @@ static int parse_mode(const char *v, const char *key, GuardMode *ret, char **why
         return 0;
 }
 
+static int parse_scope(const char *v, const char *key, NamespaceScope *ret, char **why) {
+        NamespaceScope n = namespace_scope_from_string(v);
+
+        if (n < 0)
+                return why_set(why, "%s= must be 'host' or 'all', not '%s'", key, v);
+        *ret = n;
+        return 0;
+}
+
 static int parse_bool(const char *v, const char *key, bool *ret, char **why) {
         int r = parse_boolean(v);
 
@@ -349,6 +376,8 @@ static int item_parse(const ConfigItem *it, Config *c, const char *name, const c
         switch (it->type) {
         case CONFIG_TYPE_MODE:
                 return parse_mode(value, it->name, p, why);
+        case CONFIG_TYPE_SCOPE:
+                return parse_scope(value, it->name, p, why);
         case CONFIG_TYPE_SPAN:
                 return parse_span_in(value, it->min, it->max, p, it->name, why);
         case CONFIG_TYPE_UNSIGNED:
@@ -379,6 +408,7 @@ static int item_set_default(const ConfigItem *it, Config *c) {
                 c->sysctl_snapshot = true;
                 return 0;
         case CONFIG_TYPE_MODE:
+        case CONFIG_TYPE_SCOPE:
         case CONFIG_TYPE_SPAN:
         case CONFIG_TYPE_UNSIGNED:
         case CONFIG_TYPE_BOOLEAN:
@@ -397,6 +427,7 @@ static void item_free(const ConfigItem *it, Config *c) {
 
         switch (it->type) {
         case CONFIG_TYPE_MODE:
+        case CONFIG_TYPE_SCOPE:
         case CONFIG_TYPE_SPAN:
         case CONFIG_TYPE_UNSIGNED:
         case CONFIG_TYPE_BOOLEAN:
@@ -442,6 +473,8 @@ static void item_free(const ConfigItem *it, Config *c) {
 /* One per type: the C type of the field, and which of default, range and rule apply. */
 #define ROW_MODE(k, s, n, f, d, h) \
         ROW_(k, CONFIG_TYPE_MODE, GuardMode, s, n, f, d, 0, 0, NULL, h)
+#define ROW_SCOPE(k, s, n, f, d, h) \
+        ROW_(k, CONFIG_TYPE_SCOPE, NamespaceScope, s, n, f, d, 0, 0, NULL, h)
 #define ROW_SPAN(k, s, n, f, d, lo, hi, a, h) \
         ROW_(k, CONFIG_TYPE_SPAN, usec_t, s, n, f, d, lo, hi, a, h)
 #define ROW_UNSIGNED(k, s, n, f, d, lo, hi, a, h) \
@@ -498,9 +531,20 @@ const ConfigItem config_items[] = {
         ROW_SPAN(CONFIG_CONNTRACK_RAISE_INTERVAL, "Conntrack", "RaiseIntervalSec", raise_interval,
                  "1min", CONFIG_RAISE_INTERVAL_MIN, CONFIG_RAISE_INTERVAL_MAX, NULL,
                  "At most one raise in this interval; a hash resize rehashes every entry"),
+        ROW_SCOPE(CONFIG_CONNTRACK_NAMESPACES, "Conntrack", "Namespaces", namespaces, "host",
+                  "Watch the host's table alone, or every network namespace's table too, each "
+                  "against nf_conntrack_max"),
+        ROW_SPAN(CONFIG_CONNTRACK_NAMESPACE_SCAN_INTERVAL, "Conntrack", "NamespaceScanIntervalSec",
+                 namespace_scan_interval, "10s", CONFIG_NAMESPACE_SCAN_MIN,
+                 CONFIG_NAMESPACE_SCAN_MAX, NULL,
+                 "With Namespaces=all, how often to look for namespaces that appeared or went"),
         ROW_PATH(CONFIG_METRICS_TEXTFILE_DIRECTORY, "Metrics", "TextfileDirectory",
                  textfile_directory, "/var/lib/prometheus/node-exporter",
                  "The node_exporter textfile directory the daemon writes ctguard.prom to"),
+        ROW_UNSIGNED(CONFIG_METRICS_TOP_NAMESPACES, "Metrics", "TopNamespaces", top_namespaces,
+                     "10", 0, CONFIG_TOP_NAMESPACES_MAX, NULL,
+                     "With Namespaces=all, how many of the fullest namespaces get metrics series "
+                     "of their own; the rest are summed"),
 };
 _Static_assert(ELEMENTSOF(config_items) == _CONFIG_KEY_MAX, "one row per ConfigKey");
 
@@ -953,6 +997,9 @@ int config_value_to_string(const Config *c, ConfigKey k, char **ret) {
         case CONFIG_TYPE_MODE:
                 v = guard_mode_to_string(*(const GuardMode *) p);
                 break;
+        case CONFIG_TYPE_SCOPE:
+                v = namespace_scope_to_string(*(const NamespaceScope *) p);
+                break;
         case CONFIG_TYPE_SPAN:
                 v = format_timespan(buf, sizeof(buf), *(const usec_t *) p);
                 break;
@@ -997,6 +1044,11 @@ const char *config_item_range(const ConfigItem *it, char *buf, size_t size) {
                 for (int m = 0; m < _GUARD_MODE_MAX && n >= 0 && (size_t) n < size; m++)
                         n += snprintf(buf + n, size - n, "%s%s", m == 0 ? "" : " or ",
                                       guard_mode_to_string(m));
+                break;
+        case CONFIG_TYPE_SCOPE:
+                for (int m = 0; m < _NAMESPACE_SCOPE_MAX && n >= 0 && (size_t) n < size; m++)
+                        n += snprintf(buf + n, size - n, "%s%s", m == 0 ? "" : " or ",
+                                      namespace_scope_to_string(m));
                 break;
         case CONFIG_TYPE_SPAN:
                 n = snprintf(buf, size, "%s..%s", format_timespan(a, sizeof(a), it->min),
@@ -1136,6 +1188,8 @@ static bool item_equal(const ConfigItem *it, const Config *a, const Config *b) {
         switch (it->type) {
         case CONFIG_TYPE_MODE:
                 return *(const GuardMode *) p == *(const GuardMode *) q;
+        case CONFIG_TYPE_SCOPE:
+                return *(const NamespaceScope *) p == *(const NamespaceScope *) q;
         case CONFIG_TYPE_SPAN:
                 return *(const usec_t *) p == *(const usec_t *) q;
         case CONFIG_TYPE_UNSIGNED:

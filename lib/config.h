@@ -23,6 +23,17 @@ typedef enum GuardMode {
 const char *guard_mode_to_string(GuardMode m);
 GuardMode guard_mode_from_string(const char *s);
 
+/* [Conntrack] Namespaces=: the host's namespace alone, or every network namespace. */
+typedef enum NamespaceScope {
+        NAMESPACE_SCOPE_HOST,
+        NAMESPACE_SCOPE_ALL,
+        _NAMESPACE_SCOPE_MAX,
+        _NAMESPACE_SCOPE_INVALID = -EINVAL,
+} NamespaceScope;
+
+const char *namespace_scope_to_string(NamespaceScope s);
+NamespaceScope namespace_scope_from_string(const char *s);
+
 /* One per row of config_items[], in the same order: lib/config.c does not compile if a row is
  * missing or out of place. */
 typedef enum ConfigKey {
@@ -39,7 +50,10 @@ typedef enum ConfigKey {
         CONFIG_CONNTRACK_AUTO_RAISE,
         CONFIG_CONNTRACK_MEMORY_BUDGET,
         CONFIG_CONNTRACK_RAISE_INTERVAL,
+        CONFIG_CONNTRACK_NAMESPACES,
+        CONFIG_CONNTRACK_NAMESPACE_SCAN_INTERVAL,
         CONFIG_METRICS_TEXTFILE_DIRECTORY,
+        CONFIG_METRICS_TOP_NAMESPACES,
         _CONFIG_KEY_MAX,
         _CONFIG_KEY_INVALID = -EINVAL,
 } ConfigKey;
@@ -49,6 +63,7 @@ typedef enum ConfigKey {
  * one a new type still lacks. */
 typedef enum ConfigType {
         CONFIG_TYPE_MODE,               /* GuardMode */
+        CONFIG_TYPE_SCOPE,              /* NamespaceScope */
         CONFIG_TYPE_SPAN,               /* usec_t, min..max */
         CONFIG_TYPE_UNSIGNED,           /* unsigned, min..max */
         CONFIG_TYPE_BOOLEAN,            /* bool */
@@ -105,8 +120,11 @@ typedef struct Config {
         bool auto_raise;
         TableBudget memory_budget;
         usec_t raise_interval;
+        NamespaceScope namespaces;
+        usec_t namespace_scan_interval;
 
         char *textfile_directory;       /* "": write no textfile */
+        unsigned top_namespaces;        /* namespaces with series of their own */
 
         char *origins[_CONFIG_KEY_MAX]; /* NULL: default */
         char **files;                   /* the files read, in order */
@@ -124,6 +142,9 @@ typedef struct Config {
 #define CONFIG_TOP_TALKERS_MAX 1000u
 #define CONFIG_RAISE_INTERVAL_MIN USEC_PER_SEC
 #define CONFIG_RAISE_INTERVAL_MAX USEC_PER_DAY
+#define CONFIG_NAMESPACE_SCAN_MIN USEC_PER_SEC
+#define CONFIG_NAMESPACE_SCAN_MAX USEC_PER_HOUR
+#define CONFIG_TOP_NAMESPACES_MAX 1000u
 #define CONFIG_ENSURE_MAX 32u
 #define CONFIG_SYSCTLS_MAX 1024u
 #define CONFIG_FILE_SIZE_MAX (1024u * 1024u)

@@ -72,6 +72,9 @@ enum {
         F_HOLD,
         F_HOLD_END,
         F_FLAPPING,
+        F_NETNS_WATCHED,
+        F_NETNS_ENTRIES,
+        F_NETNS_DROP,
         F_TIMESTAMP,
         _F_MAX,
 };
@@ -121,6 +124,12 @@ static const PromFamily families[_F_MAX] = {
                 "When the current hold ends, in seconds since the epoch; absent if it lasts until released." },
         [F_FLAPPING] = { "ctguard_flapping", PROM_GAUGE,
                 "1 while the module chain flaps and ctguard has stopped reloading it." },
+        [F_NETNS_WATCHED] = { "ctguard_netns_watched", PROM_GAUGE,
+                "Network namespaces other than the host's whose conntrack table ctguard watches (Namespaces=all)." },
+        [F_NETNS_ENTRIES] = { "ctguard_netns_conntrack_entries", PROM_GAUGE,
+                "Entries in the conntrack table of each of the fullest namespaces; netns=\"other\" sums the rest." },
+        [F_NETNS_DROP] = { "ctguard_netns_conntrack_drop_total", PROM_COUNTER,
+                "Packets a namespace dropped because the table was full, summed over CPUs; netns=\"other\" sums the rest." },
         [F_TIMESTAMP] = { "ctguard_metrics_timestamp_seconds", PROM_GAUGE,
                 "When these metrics were collected, in seconds since the epoch." },
 };
@@ -143,6 +152,58 @@ static PromValue sysctl_value(const char *s) {
         if (errno != 0 || *end || end == s)
                 return PROM_UNKNOWN;
         return PROM_U64(v);
+}
+
+int metrics_netns_compare(const MetricsNetns *a, const MetricsNetns *b) {
+        if (a->entries != b->entries)
+                return a->entries > b->entries ? -1 : 1;
+        return a->inode < b->inode ? -1 : a->inode > b->inode;
+}
+
+static int netns_cmp(const void *a, const void *b) {
+        return metrics_netns_compare(a, b);
+}
+
+/* The per-namespace families: the top K, each family's samples together, then the sum of the
+ * rest (always written, so that a dashboard's "other" series does not come and go). A drop sum
+ * is known only if every namespace in it has the counter. */
+static int write_netns(PromWriter *w, const Metrics *m) {
+        _cleanup_free_ MetricsNetns *sorted = NULL;
+        size_t k = MIN((size_t) m->top_netns, m->n_netns);
+        uint64_t entries = 0, drop = 0;
+        bool have_drop = true;
+
+        prom_sample(w, &families[F_NETNS_WATCHED], NULL, PROM_U64(m->n_netns));
+        if (m->n_netns > 0) {
+                sorted = reallocarray(NULL, m->n_netns, sizeof(MetricsNetns));
+                if (!sorted)
+                        return -ENOMEM;
+                memcpy(sorted, m->netns, m->n_netns * sizeof(MetricsNetns));
+                qsort(sorted, m->n_netns, sizeof(MetricsNetns), netns_cmp);
+        }
+        for (size_t i = k; i < m->n_netns; i++) {
+                entries += sorted[i].entries;
+                drop += sorted[i].drop;
+                have_drop = have_drop && sorted[i].have_drop;
+        }
+
+        for (int fam = F_NETNS_ENTRIES; fam <= F_NETNS_DROP; fam++) {
+                for (size_t i = 0; i < k; i++) {
+                        char inode[24];
+
+                        snprintf(inode, sizeof(inode), "%" PRIu64, sorted[i].inode);
+                        prom_sample(w, &families[fam],
+                                    (const char * const[]) { "netns", inode, "name",
+                                                             strempty(sorted[i].name), NULL },
+                                    fam == F_NETNS_ENTRIES ? PROM_U64(sorted[i].entries) :
+                                    sorted[i].have_drop ? PROM_U64(sorted[i].drop) : PROM_UNKNOWN);
+                }
+                prom_sample(w, &families[fam],
+                            (const char * const[]) { "netns", METRICS_NETNS_OTHER, "name", "", NULL },
+                            fam == F_NETNS_ENTRIES ? PROM_U64(entries) :
+                            have_drop ? PROM_U64(drop) : PROM_UNKNOWN);
+        }
+        return 0;
 }
 
 int metrics_write(const Metrics *m, FILE *f) {
@@ -206,6 +267,12 @@ int metrics_write(const Metrics *m, FILE *f) {
                     seconds(m->hold_until) : PROM_UNKNOWN);
         prom_sample(&w, &families[F_FLAPPING], NULL,
                     m->have_flapping ? PROM_BOOL(m->flapping) : PROM_UNKNOWN);
+        if (m->netns) {
+                int r = write_netns(&w, m);
+
+                if (r < 0)
+                        return r;
+        }
         prom_sample(&w, &families[F_TIMESTAMP], NULL,
                     m->timestamp > 0 ? seconds(m->timestamp) : PROM_UNKNOWN);
 

@@ -15,7 +15,8 @@
  *
  * Cardinality: one series per guarded module and state (3 × at most 32 modules), per guarded
  * or followed sysctl (at most CONFIG_SYSCTLS_MAX keys), per kernel counter (7), per heal kind,
- * failure kind and event name (the fixed tables below). Nothing comes from the traffic. */
+ * failure kind and event name (the fixed tables below), and per network namespace for at most
+ * CONFIG_TOP_NAMESPACES_MAX + 1 namespaces (two series each). Nothing comes from the traffic. */
 
 typedef enum MetricsModuleState {
         METRICS_MODULE_BUILTIN,
@@ -77,6 +78,18 @@ typedef struct MetricsEventCount {
         uint64_t count;
 } MetricsEventCount;
 
+/* One network namespace's table, with [Conntrack] Namespaces=all. */
+typedef struct MetricsNetns {
+        uint64_t inode;
+        const char *name;               /* as the events name it */
+        uint64_t entries;
+        bool have_drop;
+        uint64_t drop;
+} MetricsNetns;
+
+/* The label value of the series that sums every namespace past the top K. */
+#define METRICS_NETNS_OTHER "other"
+
 typedef struct Metrics {
         const char *version;
 
@@ -107,9 +120,19 @@ typedef struct Metrics {
         bool have_flapping;
         bool flapping;
 
+        /* Namespaces=all: every watched namespace but the host's, in any order; the fullest
+         * top_netns get series of their own (labels netns, name), the rest one sum (netns="other"),
+         * so that the cardinality stays bounded whatever the host runs. NULL: Namespaces=host. */
+        const MetricsNetns *netns;
+        size_t n_netns;
+        unsigned top_netns;
+
         usec_t timestamp;               /* CLOCK_REALTIME when collected */
         /* The auto-raise budget of nf_conntrack_max joins here once it exists. */
 } Metrics;
+
+/* Orders namespaces fullest first (then by inode), as the metrics and "status --netns" list them. */
+int metrics_netns_compare(const MetricsNetns *a, const MetricsNetns *b);
 
 /* Writes the exposition. Returns 0 or the first error of the writer. */
 int metrics_write(const Metrics *m, FILE *f);

@@ -66,7 +66,7 @@ while IFS=$'\037' read -r section name def range doc help; do
                 # The row for a whole section ([Sysctl]): its documentation right below the header.
                 [ "$(line_after "$conf" "[$section]")" = "# $doc" ] ||
                         fail "conf/ctguard.conf: the line after [$section] is not '# $doc'"
-                grep -F "| \`[$section]\` |" "$readme" | grep -qF "| $help. |" ||
+                grep -F "| \`[$section]\` |" "$readme" | grep -F "| $help. |" >/dev/null ||
                         fail "README.md: no table row for [$section] ending in '| $help. |'"
                 continue
         fi
@@ -83,7 +83,9 @@ while IFS=$'\037' read -r section name def range doc help; do
         else
                 want=".BR $name= \" (default: $def)\""
         fi
-        man_section "$section" | grep -qxF "$want" ||
+        # Not grep -q: stopping at the first match would leave man_section writing into a closed
+        # pipe, and pipefail would call that a failure.
+        man_section "$section" | grep -xF "$want" >/dev/null ||
                 fail "ctguard.conf(5) [$section]: no line '$want'"
 
         # README: the table row; the section is named on its first row.

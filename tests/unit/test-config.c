@@ -21,6 +21,8 @@ static uint64_t value_of(const Config *c, ConfigKey k) {
         switch (it->type) {
         case CONFIG_TYPE_MODE:
                 return (uint64_t) *(const GuardMode *) p;
+        case CONFIG_TYPE_SCOPE:
+                return (uint64_t) *(const NamespaceScope *) p;
         case CONFIG_TYPE_SPAN:
                 return *(const usec_t *) p;
         case CONFIG_TYPE_UNSIGNED:
@@ -157,6 +159,13 @@ static const struct {
         { "Conntrack", "RaiseIntervalSec=1s",        CONFIG_CONNTRACK_RAISE_INTERVAL, USEC_PER_SEC },
         { "Conntrack", "RaiseIntervalSec=1d",        CONFIG_CONNTRACK_RAISE_INTERVAL, USEC_PER_DAY },
         { "Conntrack", "RaiseIntervalSec=5min",      CONFIG_CONNTRACK_RAISE_INTERVAL, 5 * USEC_PER_MINUTE },
+        { "Conntrack", "Namespaces=all",             CONFIG_CONNTRACK_NAMESPACES, NAMESPACE_SCOPE_ALL },
+        { "Conntrack", "Namespaces=host",            CONFIG_CONNTRACK_NAMESPACES, NAMESPACE_SCOPE_HOST },
+        { "Conntrack", "NamespaceScanIntervalSec=1s", CONFIG_CONNTRACK_NAMESPACE_SCAN_INTERVAL, USEC_PER_SEC },
+        { "Conntrack", "NamespaceScanIntervalSec=1h", CONFIG_CONNTRACK_NAMESPACE_SCAN_INTERVAL, USEC_PER_HOUR },
+        { "Conntrack", "NamespaceScanIntervalSec=30", CONFIG_CONNTRACK_NAMESPACE_SCAN_INTERVAL, 30 * USEC_PER_SEC },
+        { "Metrics", "TopNamespaces=0",              CONFIG_METRICS_TOP_NAMESPACES, 0 },
+        { "Metrics", "TopNamespaces=1000",           CONFIG_METRICS_TOP_NAMESPACES, 1000 },
         { "Metrics", "TextfileDirectory=",           CONFIG_METRICS_TEXTFILE_DIRECTORY, 0 },
         { "Metrics", "TextfileDirectory=/srv/prom",  CONFIG_METRICS_TEXTFILE_DIRECTORY, 9 },
         { "Metrics", "TextfileDirectory=/",          CONFIG_METRICS_TEXTFILE_DIRECTORY, 1 },
@@ -273,6 +282,12 @@ static const struct {
         { "Conntrack", "MemoryBudget=0%",   CONFIG_CONNTRACK_MEMORY_BUDGET, "MemoryBudget=0% is out of range (1%..100%)" },
         { "Conntrack", "RaiseIntervalSec=999ms", CONFIG_CONNTRACK_RAISE_INTERVAL, "RaiseIntervalSec=999ms is out of range (1s..1d)" },
         { "Conntrack", "RaiseIntervalSec=1d 1s", CONFIG_CONNTRACK_RAISE_INTERVAL, "RaiseIntervalSec=1d 1s is out of range (1s..1d)" },
+        { "Conntrack", "Namespaces=every",  CONFIG_CONNTRACK_NAMESPACES, "Namespaces= must be 'host' or 'all', not 'every'" },
+        { "Conntrack", "Namespaces=",       CONFIG_CONNTRACK_NAMESPACES, "Namespaces= must be 'host' or 'all', not ''" },
+        { "Conntrack", "NamespaceScanIntervalSec=500ms", CONFIG_CONNTRACK_NAMESPACE_SCAN_INTERVAL, "NamespaceScanIntervalSec=500ms is out of range (1s..1h)" },
+        { "Conntrack", "NamespaceScanIntervalSec=2h", CONFIG_CONNTRACK_NAMESPACE_SCAN_INTERVAL, "NamespaceScanIntervalSec=2h is out of range (1s..1h)" },
+        { "Metrics", "TopNamespaces=1001",  CONFIG_METRICS_TOP_NAMESPACES, "TopNamespaces=1001 is out of range (0..1000)" },
+        { "Metrics", "TopNamespaces=x",     CONFIG_METRICS_TOP_NAMESPACES, "TopNamespaces= has an invalid number 'x'" },
         { "Metrics", "TextfileDirectory=prom", CONFIG_METRICS_TEXTFILE_DIRECTORY, "TextfileDirectory= must be an absolute, normalised path or empty, not 'prom'" },
         { "Metrics", "TextfileDirectory=/a//b", CONFIG_METRICS_TEXTFILE_DIRECTORY, "TextfileDirectory= must be an absolute, normalised path or empty, not '/a//b'" },
         { "Metrics", "TextfileDirectory=/a/../b", CONFIG_METRICS_TEXTFILE_DIRECTORY, "TextfileDirectory= must be an absolute, normalised path or empty, not '/a/../b'" },
@@ -681,6 +696,9 @@ START_TEST(test_defaults) {
         ck_assert_uint_eq(c->memory_budget.percent, 5);
         ck_assert_uint_eq(c->memory_budget.bytes, 0);
         ck_assert_uint_eq(c->raise_interval, USEC_PER_MINUTE);
+        ck_assert_int_eq(c->namespaces, NAMESPACE_SCOPE_HOST);
+        ck_assert_uint_eq(c->namespace_scan_interval, 10 * USEC_PER_SEC);
+        ck_assert_uint_eq(c->top_namespaces, 10);
         for (int k = 0; k < _CONFIG_KEY_MAX; k++)
                 ck_assert_ptr_null(c->origins[k]);
         /* The defaults obey their own rules. */
@@ -844,6 +862,9 @@ static void change_field(Config *c, ConfigKey k) {
         case CONFIG_TYPE_MODE:
                 *(GuardMode *) p = (*(GuardMode *) p + 1) % _GUARD_MODE_MAX;
                 return;
+        case CONFIG_TYPE_SCOPE:
+                *(NamespaceScope *) p = (*(NamespaceScope *) p + 1) % _NAMESPACE_SCOPE_MAX;
+                return;
         case CONFIG_TYPE_SPAN:
                 (*(usec_t *) p)++;
                 return;
@@ -978,6 +999,8 @@ static const char *other_value(ConfigKey k, char *buf, size_t size) {
         switch (it->type) {
         case CONFIG_TYPE_MODE:
                 return streq(def, "monitor") ? "enforce" : "monitor";
+        case CONFIG_TYPE_SCOPE:
+                return streq(def, "all") ? "host" : "all";
         case CONFIG_TYPE_SPAN:
                 snprintf(buf, size, "%s", format_timespan(a, sizeof(a), it->min));
                 if (streq(buf, def))

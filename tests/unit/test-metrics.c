@@ -98,6 +98,72 @@ START_TEST(test_nothing_known) {
 }
 END_TEST
 
+/* Namespaces: the K fullest get series of their own, fullest first, and one sum the rest; a
+ * drop sum with an unknown member is unknown. */
+static const struct {
+        unsigned k;
+        const char *expected;
+} netns_cases[] = {
+        { 2,
+          "ctguard_netns_watched 4\n"
+          "ctguard_netns_conntrack_entries{netns=\"30\",name=\"b\"} 900\n"
+          "ctguard_netns_conntrack_entries{netns=\"10\",name=\"pid 7 (nginx)\"} 50\n"
+          "ctguard_netns_conntrack_entries{netns=\"other\",name=\"\"} 5\n"
+          "ctguard_netns_conntrack_drop_total{netns=\"30\",name=\"b\"} 12\n"
+          "ctguard_netns_conntrack_drop_total{netns=\"10\",name=\"pid 7 (nginx)\"} 0\n" },
+        { 0,
+          "ctguard_netns_watched 4\n"
+          "ctguard_netns_conntrack_entries{netns=\"other\",name=\"\"} 955\n" },
+        { 1000,
+          "ctguard_netns_watched 4\n"
+          "ctguard_netns_conntrack_entries{netns=\"30\",name=\"b\"} 900\n"
+          "ctguard_netns_conntrack_entries{netns=\"10\",name=\"pid 7 (nginx)\"} 50\n"
+          "ctguard_netns_conntrack_entries{netns=\"20\",name=\"a\\\"q\"} 5\n"
+          "ctguard_netns_conntrack_entries{netns=\"40\",name=\"c\"} 0\n"
+          "ctguard_netns_conntrack_entries{netns=\"other\",name=\"\"} 0\n"
+          "ctguard_netns_conntrack_drop_total{netns=\"30\",name=\"b\"} 12\n"
+          "ctguard_netns_conntrack_drop_total{netns=\"10\",name=\"pid 7 (nginx)\"} 0\n"
+          "ctguard_netns_conntrack_drop_total{netns=\"40\",name=\"c\"} 3\n"
+          "ctguard_netns_conntrack_drop_total{netns=\"other\",name=\"\"} 0\n" },
+};
+
+START_TEST(test_netns) {
+        static const MetricsNetns ns[] = {
+                { .inode = 20, .name = "a\"q", .entries = 5 },
+                { .inode = 40, .name = "c", .entries = 0, .have_drop = true, .drop = 3 },
+                { .inode = 30, .name = "b", .entries = 900, .have_drop = true, .drop = 12 },
+                { .inode = 10, .name = "pid 7 (nginx)", .entries = 50, .have_drop = true },
+        };
+        _cleanup_free_ char *out = NULL, *samples = NULL;
+        size_t size = 0, n = 0;
+        FILE *f = open_memstream(&out, &size), *g = open_memstream(&samples, &n);
+        Metrics m = { .version = "1", .netns = ns, .n_netns = ELEMENTSOF(ns),
+                      .top_netns = netns_cases[_i].k };
+
+        ck_assert_int_eq(metrics_write(&m, f), 0);
+        fclose(f);
+        /* The samples alone: HELP and TYPE are the writer's business. */
+        for (char *save = NULL, *l = strtok_r(out, "\n", &save); l; l = strtok_r(NULL, "\n", &save))
+                if (strncmp(l, "ctguard_netns", 13) == 0)
+                        fprintf(g, "%s\n", l);
+        fclose(g);
+        ck_assert_str_eq(samples, netns_cases[_i].expected);
+}
+END_TEST
+
+/* Namespaces=host: no namespace series at all. */
+START_TEST(test_netns_host) {
+        _cleanup_free_ char *out = NULL;
+        size_t size = 0;
+        FILE *f = open_memstream(&out, &size);
+        Metrics m = { .version = "1", .top_netns = 10 };
+
+        ck_assert_int_eq(metrics_write(&m, f), 0);
+        fclose(f);
+        ck_assert_ptr_null(strstr(out, "netns"));
+}
+END_TEST
+
 static Suite *metrics_suite(void) {
         Suite *s = suite_create("metrics");
         TCase *tc = tcase_create("core");
@@ -105,6 +171,8 @@ static Suite *metrics_suite(void) {
         tcase_add_loop_test(tc, test_conntrack_stat, 0, ELEMENTSOF(stat_cases));
         tcase_add_test(tc, test_missing_file);
         tcase_add_test(tc, test_nothing_known);
+        tcase_add_loop_test(tc, test_netns, 0, ELEMENTSOF(netns_cases));
+        tcase_add_test(tc, test_netns_host);
         suite_add_tcase(s, tc);
         return s;
 }

@@ -9,7 +9,8 @@
 #   unit-file.sh UNIT CTGUARD SBINDIR UNITDIR SRCDIR
 set -euo pipefail
 
-MAX_EXPOSURE=2.0
+# 2.0 before CAP_SYS_PTRACE (Namespaces=all) was granted; the budget is 2.5.
+MAX_EXPOSURE=2.3
 
 unit=$1 ctguard=$2 sbindir=$3 unitdir=$4 src=$5
 command -v systemd-analyze > /dev/null || { echo "SKIP: no systemd-analyze"; exit 77; }
