@@ -627,12 +627,39 @@ static void budget_view_update(TableGuard *g, const TableRaiseInput *in, uint64_
                                   in->budget - g->budget_view.used : 0;
 }
 
+/* Writes the raised maximum and hands it to the sysctl guard to keep. A read-only key (a
+ * network namespace) is said once and stops the raises; any other failure is said once per
+ * episode and waits for RaiseIntervalSec like a success. */
+static int raise_write_max(TableGuard *g, uint64_t max, usec_t now) {
+        char value[32];
+        int r;
+
+        snprintf(value, sizeof(value), "%" PRIu64, max);
+        r = sysctl_write_verified(g->sysctl_root, MAX_PATH, value, NULL);
+        if (r < 0 && sysctl_error_is_readonly(r)) {
+                log_full_errno(LOG_NOTICE, r, "AutoRaise: nf_conntrack_max cannot be written here (read-only "
+                                 "in this network namespace), alerting only: %m");
+                g->max_readonly_reported = true;
+                return r;
+        }
+        /* Success or not, the next try waits for RaiseIntervalSec. */
+        table_raise_done(&g->raise_state, now);
+        if (r < 0) {
+                if (!g->failure_reported)
+                        log_warning_errno(r, "AutoRaise: failed to raise nf_conntrack_max to %s: %m", value);
+                g->failure_reported = true;
+                return r;
+        }
+        g->failure_reported = false;
+        (void) sysctl_guard_raise(g->sysctl_guard, MAX_PATH, value);
+        return 0;
+}
+
 static void auto_raise(TableGuard *g, const CtSample *s, usec_t now) {
         TableRaiseInput in;
         TableRaiseVerdict v;
         uint64_t buckets, new_buckets;
         bool dropping;
-        char value[32];
         int r;
 
         dropping = s->has_cpu_stats && g->have_last_drop && s->drop > g->last_drop;
@@ -682,24 +709,8 @@ static void auto_raise(TableGuard *g, const CtSample *s, usec_t now) {
 
         new_buckets = v.plan.resize ? raise_resize_hash(g, buckets, v.plan.buckets) : buckets;
 
-        snprintf(value, sizeof(value), "%" PRIu64, v.plan.max);
-        r = sysctl_write_verified(g->sysctl_root, MAX_PATH, value, NULL);
-        if (r < 0 && sysctl_error_is_readonly(r)) {
-                log_full_errno(LOG_NOTICE, r, "AutoRaise: nf_conntrack_max cannot be written here (read-only "
-                                 "in this network namespace), alerting only: %m");
-                g->max_readonly_reported = true;
+        if (raise_write_max(g, v.plan.max, now) < 0)
                 return;
-        }
-        /* Success or not, the next try waits for RaiseIntervalSec. */
-        table_raise_done(&g->raise_state, now);
-        if (r < 0) {
-                if (!g->failure_reported)
-                        log_warning_errno(r, "AutoRaise: failed to raise nf_conntrack_max to %s: %m", value);
-                g->failure_reported = true;
-                return;
-        }
-        g->failure_reported = false;
-        (void) sysctl_guard_raise(g->sysctl_guard, MAX_PATH, value);
         g->last_raise = (DaemonRaise) {
                 .time = now_usec(CLOCK_REALTIME),
                 .from_max = in.max,
