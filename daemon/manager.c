@@ -111,6 +111,7 @@ static void publish_budget(Manager *m) {
                 return;
         table_guard_budget(m->table_guard, &b, &r);
         publisher_set_budget(m->publisher, &b, &r);
+        publisher_set_counters_error(m->publisher, table_guard_counters_error(m->table_guard));
 }
 
 static void notify_status(Manager *m) {

@@ -140,6 +140,11 @@ int publisher_set_reload(Publisher *p, usec_t time, bool ok, const char *error) 
         return r;
 }
 
+void publisher_set_counters_error(Publisher *p, int error) {
+        p->state.counters_error = error;
+        save(p);
+}
+
 void publisher_set_budget(Publisher *p, const DaemonBudget *budget, const DaemonRaise *raise) {
         p->state.budget = *budget;
         p->state.raise = *raise;

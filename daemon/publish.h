@@ -35,3 +35,7 @@ int publisher_set_reload(Publisher *p, usec_t time, bool ok, const char *error);
 
 /* AutoRaise's budget and last raise (table_guard_budget()); written if they changed. */
 void publisher_set_budget(Publisher *p, const DaemonBudget *budget, const DaemonRaise *raise);
+
+/* Why the daemon's last sample lacked the per-CPU counters (a positive errno), 0 if it had
+ * them; written if it changed. */
+void publisher_set_counters_error(Publisher *p, int error);

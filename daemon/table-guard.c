@@ -55,6 +55,7 @@ struct TableGuard {
         uint64_t last_drop;
         bool max_readonly_reported, hashsize_reported, would_reported, failure_reported;
         DaemonBudget budget_view;       /* for "ctguard status" */
+        int counters_error;             /* of the last sample, positive; 0: read */
         DaemonRaise last_raise;
 
         /* A top-talker dump in progress and the alerts waiting for it. */
@@ -722,6 +723,10 @@ static void auto_raise(TableGuard *g, const CtSample *s, usec_t now) {
         log_raised(&in, &v.plan, new_buckets);
 }
 
+int table_guard_counters_error(const TableGuard *g) {
+        return g->counters_error;
+}
+
 void table_guard_budget(const TableGuard *g, DaemonBudget *ret_budget, DaemonRaise *ret_raise) {
         *ret_budget = g->budget_view;
         *ret_raise = g->last_raise;
@@ -759,6 +764,7 @@ usec_t table_guard_tick(TableGuard *g, usec_t now, bool *ret_changed) {
         g->sample_failing = false;
         log_debug("Conntrack sample: %" PRIu32 " of %" PRIu32 " entries, drop counter %" PRIu64 "%s.",
                   s.count, s.max, s.drop, s.has_cpu_stats ? "" : " (unknown)");
+        g->counters_error = s.has_cpu_stats ? 0 : abs(s.counters_error ?: -ENODATA);
         if (!s.has_cpu_stats && !g->proc_reported) {
                 log_full_errno(LOG_NOTICE, s.counters_error,
                                "The conntrack counters cannot be read (%m; /proc/net/stat/nf_conntrack, "

@@ -87,6 +87,10 @@ void table_guard_status(const TableGuard *g, TableStatus *ret);
  * kernel's prices cannot be read) and its last raise (time 0: none), for the state file. */
 void table_guard_budget(const TableGuard *g, DaemonBudget *ret_budget, DaemonRaise *ret_raise);
 
+/* Why the last sample lacked the per-CPU counters (a positive errno), 0 if it had them or no
+ * sample was taken. */
+int table_guard_counters_error(const TableGuard *g);
+
 /* "table 1234/262144 (0%, ok)", or "table unknown" before a sample. */
 int table_status_format(const TableStatus *s, char *buf, size_t size);
 

@@ -381,6 +381,15 @@ static int check_table_level(Status *s) {
                        s->level == TABLE_LEVEL_CRIT ? s->crit_percent : s->warn_percent);
 }
 
+/* The daemon's own samples lack the drop counters (status reads its own, which may work):
+ * the daemon cannot see a full table, whatever this reader sees. */
+static int check_daemon_counters(Status *s) {
+        if (!s->have_state || s->state.counters_error <= 0)
+                return 0;
+        return problem(s, HEALTH_WARNING, "the daemon cannot read the conntrack counters (%s): "
+                       "it cannot see dropped packets", strerror(s->state.counters_error));
+}
+
 /* The drop counters count since boot: only the daemon's table-full event says "full now". */
 static int check_table_full(Status *s) {
         for (size_t i = 0; s->have_state && i < s->state.n_events; i++) {
@@ -418,6 +427,9 @@ static int check_table(Status *s, const Config *c, const char *sysctl_root) {
                         return r;
         }
         r = check_table_level(s);
+        if (r < 0)
+                return r;
+        r = check_daemon_counters(s);
         if (r < 0)
                 return r;
         return check_table_full(s);

@@ -251,6 +251,8 @@ int daemon_state_format(const DaemonState *s, char **ret) {
                 fprintf(f, "Raised=%" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 "\n",
                         s->raise.time, s->raise.from_max, s->raise.to_max, s->raise.from_buckets,
                         s->raise.to_buckets);
+        if (s->counters_error > 0)
+                fprintf(f, "CountersError=%d\n", s->counters_error);
         for (size_t i = 0; i < s->n_events; i++) {
                 const DaemonEvent *e = daemon_state_event(s, i);
 
@@ -420,6 +422,10 @@ static int parse_assignment(DaemonState *s, const char *key, char *v, bool *vers
                 if (parse_u64_list(v, f, ELEMENTSOF(f)) < 0)
                         return -EBADMSG;
                 b->known = true;
+        } else if (streq(key, "CountersError")) {
+                if (parse_u64(v, &u) < 0 || u == 0 || u > 4095)
+                        return -EBADMSG;
+                s->counters_error = (int) u;
         } else if (streq(key, "Raised")) {
                 DaemonRaise *d = &s->raise;
                 uint64_t *f[] = { &d->time, &d->from_max, &d->to_max, &d->from_buckets,

@@ -38,6 +38,8 @@
  *                                     ENTRY bytes and BUCKETS buckets of 8 bytes cost USED
  *     Raised=USEC FROM_MAX TO_MAX FROM_BUCKETS TO_BUCKETS
  *                                     AutoRaise's last raise since the daemon started
+ *     CountersError=ERRNO             the daemon's last sample could not read the per-CPU
+ *                                     counters (drop, early_drop, ...): why, as a number
  *     Event=USEC NAME MESSAGE         the last DAEMON_STATE_EVENTS_MAX events, oldest first
  *
  * Text fields are escaped: a backslash, a tab, a newline and other control bytes are written
@@ -111,6 +113,7 @@ typedef struct DaemonState {
         char *memory_budget;            /* as configured, NULL: not published */
         DaemonBudget budget;
         DaemonRaise raise;
+        int counters_error;             /* > 0: the daemon's samples lack the counters (errno) */
         DaemonEvent events[DAEMON_STATE_EVENTS_MAX];   /* a ring: oldest at events_first */
         size_t n_events;
         size_t events_first;

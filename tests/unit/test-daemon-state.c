@@ -26,6 +26,9 @@ static const struct {
         { "Version=1\nAutoRaise=yes\nMemoryBudget=5%\n",                 0 },
         { "Version=1\nBudget=1000 256 3 1 776 224 0\n",                   0 },
         { "Version=1\nRaised=9 256 384 512 1024\n",                       0 },
+        { "Version=1\nCountersError=2\n",                                0 },
+        { "Version=1\nCountersError=0\n",                                -EBADMSG },
+        { "Version=1\nCountersError=x\n",                                -EBADMSG },
         { "Version=1\nAutoRaise=maybe\n",                                -EBADMSG },
         { "Version=1\nBudget=1000 256 3 1 776 224\n",                    -EBADMSG },
         { "Version=1\nBudget=1000 256 3 1 776 224 0 9\n",                -EBADMSG },
@@ -81,6 +84,7 @@ START_TEST(test_round_trip) {
         s.fingerprint = strdup("0123456789abcdef");
         s.config_main = strdup("/tmp/with space/c.conf");
         s.reload_error = strdup("/etc/ctguard/ctguard.conf:3: bad value\tx");
+        s.counters_error = ENOENT;
         ck_assert_int_eq(daemon_state_set_sysctls(&s, rows, ELEMENTSOF(rows)), 0);
         ck_assert_int_eq(daemon_state_add_event(&s, 5, "table-warn", "line one\nline two \\ x"), 0);
         ck_assert_int_eq(daemon_state_add_event(&s, 6, "Bad Name", "x"), -EINVAL);
@@ -117,6 +121,7 @@ START_TEST(test_round_trip) {
         ck_assert_uint_eq(t.raise.to_max, 384);
         ck_assert_uint_eq(t.raise.from_buckets, 512);
         ck_assert_uint_eq(t.raise.to_buckets, 1024);
+        ck_assert_int_eq(t.counters_error, ENOENT);
         ck_assert_uint_eq(t.n_sysctls, ELEMENTSOF(rows));
         for (size_t i = 0; i < ELEMENTSOF(rows); i++) {
                 ck_assert_str_eq(t.sysctls[i].path, rows[i].path);
