@@ -14,6 +14,8 @@
 # descriptors in /proc/PID/fd, and prints one line at the end:
 #   cycles N seconds S rate R/s reloads N rss_kb start/end/max A/B/C fds start/end/max D/E/F
 # It fails if the daemon exits, misses a restore, or ends with more descriptors than it began.
+# SOAK_TRACE=FILE also writes every sample there ("cycle rss_kb fds"), to tell warm-up from a
+# trend.
 #
 # CTGUARD=build/daemon/ctguard CT_INSERT=build/tests/helpers/ct-insert tests/soak/sysctl-soak.sh
 
@@ -52,8 +54,8 @@ wait_until 10 test -s "$state" || fail "no state file"
 # shellcheck disable=SC2016 # expanded by the inner shell
 ns_exec bash -c '
         set -u
-        pid=$1 cycles=$2 sample=$3 state=$4
-        shift 4
+        pid=$1 cycles=$2 sample=$3 state=$4 trace=$5
+        shift 5
         n=$(($# / 2))
         keys=("${@:1:n}") want=("${@:n+1}")
 
@@ -117,6 +119,7 @@ ns_exec bash -c '
                         sample_daemon || { echo "FAIL: the daemon is gone at cycle $c" >&2; exit 1; }
                         [ "$rss" -le "$rss_max" ] || rss_max=$rss
                         [ "$fds" -le "$fds_max" ] || fds_max=$fds
+                        [ -z "$trace" ] || echo "$c $rss $fds" >>"$trace"
                 fi
         done
         t1=$(now_cs)
@@ -128,7 +131,7 @@ ns_exec bash -c '
                 "$cycles" $((cs / 100)) $((cs % 100)) $((cycles * 100 / cs)) "$reloads" \
                 "$rss0" "$rss" "$rss_max" "$fds0" "$fds" "$fds_max"
         [ "$fds" -le "$fds0" ] || { echo "FAIL: $fds descriptors at the end, $fds0 at the start" >&2; exit 1; }
-' soak "$CTG_PID" "$cycles" "$sample" "$state" "${keys[@]}" "${desired[@]}" || {
+' soak "$CTG_PID" "$cycles" "$sample" "$state" "${SOAK_TRACE:-}" "${keys[@]}" "${desired[@]}" || {
         if ! ctguard_running; then
                 wait "$CTG_PID"
                 fail "the daemon exited with status $? (above 128: killed by signal \$? - 128)"
