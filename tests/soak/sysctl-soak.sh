@@ -19,6 +19,7 @@
 #
 # CTGUARD=build/daemon/ctguard CT_INSERT=build/tests/helpers/ct-insert tests/soak/sysctl-soak.sh
 
+# shellcheck disable=SC2119 # start_ctguard and stop_ctguard take options, not this script's
 # shellcheck source=tests/integration/lib.sh
 . "$(dirname "$0")/../integration/lib.sh"
 
