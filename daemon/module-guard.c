@@ -849,7 +849,8 @@ static void guard_check(ModuleGuard *g) {
         in = policy_input(g, missing);
         v = module_policy_decide(&g->policy, &in, now);
 
-        if (g->flapping && v != MODULE_VERDICT_FLAPPING) {
+        /* Not the verdict: with nothing missing it is OK while the guard is still tripped. */
+        if (g->flapping && !flap_guard_tripped(&g->policy.flap, now)) {
                 g->flapping = false;
                 log_info("The flap guard window has passed, healing modules again.");
         }

@@ -506,8 +506,20 @@ int module_get_status(ModuleContext *c, const char *name, ModuleStatus *ret) {
                 r = read_initstate(fd, &state);
                 if (r == -ENOENT) {
                         /* Built-in modules get a directory for their parameters, never an
-                         * initstate. */
-                        *ret = (ModuleStatus) { MODULE_STATE_BUILTIN, MODULE_EVIDENCE_SYSFS };
+                         * initstate. But so, for a moment, does a module being torn down:
+                         * the kernel removes its initstate before the remove event and the
+                         * directory after it (and creates them the other way round on
+                         * load). Where a modules.builtin can tell, a module it does not list
+                         * is one of those: going, so that whoever looks waits for the
+                         * directory to go rather than take it for built in. */
+                        r = builtin_list_update(c);
+                        if (r < 0)
+                                return r;
+                        *ret = (ModuleStatus) {
+                                c->builtin_file && !strv_contains(c->builtin, folded) ?
+                                        MODULE_STATE_GOING : MODULE_STATE_BUILTIN,
+                                MODULE_EVIDENCE_SYSFS,
+                        };
                         return 0;
                 }
                 if (r < 0)

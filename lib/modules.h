@@ -19,7 +19,9 @@ typedef enum ModuleState {
         MODULE_STATE_LIVE,              /* loaded as a module and initialised */
         MODULE_STATE_BUILTIN,           /* compiled into the kernel */
         MODULE_STATE_COMING,            /* being loaded */
-        MODULE_STATE_GOING,             /* being unloaded */
+        MODULE_STATE_GOING,             /* being unloaded; also a directory without initstate
+                                         * that modules.builtin does not list (torn down or
+                                         * set up right now) */
         _MODULE_STATE_MAX,
         _MODULE_STATE_INVALID = -EINVAL,
 } ModuleState;

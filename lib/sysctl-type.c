@@ -50,6 +50,11 @@ const char *sysctl_type_to_string(SysctlType t) {
         return t >= 0 && t < _SYSCTL_TYPE_MAX ? type_names[t] : NULL;
 }
 
+/* The longest number, sign included, that the kernel's proc_get_long() reads (its TMPBUFLEN
+ * less the terminator and one: a number filling its buffer is refused). Longer ones, say with
+ * leading zeros, it answers EINVAL, and they would never compare equal to what it prints back. */
+#define KERNEL_NUMBER_MAX 20u
+
 /* One field in C notation, as the kernel's proc_dointvec() reads it, with surrounding blanks. */
 static int parse_number(const char *value, long long *ret) {
         const char *s = value + strspn(value, " \t\n");
@@ -57,6 +62,8 @@ static int parse_number(const char *value, long long *ret) {
         long long v;
         bool negative = false;
 
+        if (strcspn(s, " \t\n") > KERNEL_NUMBER_MAX)
+                return -EINVAL;
         if (*s == '-') {
                 negative = true;
                 s++;

@@ -22,5 +22,6 @@ const char *sysctl_type_to_string(SysctlType t);
 
 /* 0 if value is one the type accepts; -EINVAL if it is not of that form (not a number, more
  * than one field), -ERANGE if it is a number out of the type's range. Numbers are read as the
- * kernel reads them: C notation, so "010" is 8 and "0x10" is 16. */
+ * kernel reads them: C notation, so "010" is 8 and "0x10" is 16, and at most 20 characters
+ * with the sign (a longer one, leading zeros and all, the kernel refuses: -EINVAL). */
 int sysctl_type_check(SysctlType t, const char *value);

@@ -566,6 +566,14 @@ static const struct {
         { "[Sysctl]\nnet.netfilter.nf_conntrack_tcp_timeout_time_wait=120\n", NULL, false },
         { "[Sysctl]\nnet.netfilter.nf_conntrack_generic_timeout=0x258\n", NULL, false },
         { "[Sysctl]\nnet.netfilter.nf_conntrack_max=01\n", NULL, false },
+        /* The kernel reads at most 20 characters of a number (sign included): longer ones it
+         * refuses, and they would never compare equal to what it prints back. */
+        { "[Sysctl]\nnet.netfilter.nf_conntrack_max=00000000000000065536\n", NULL, false },
+        { "[Sysctl]\nnet.netfilter.nf_conntrack_max=000000000000000065536\n",
+          NAME ":2: sysctl 'net.netfilter.nf_conntrack_max' takes an integer, not '000000000000000065536'", true },
+        { "[Sysctl]\nnet.netfilter.nf_conntrack_acct=-0000000000000000000\n", NULL, false },
+        { "[Sysctl]\nnet.netfilter.nf_conntrack_acct=-00000000000000000000\n",
+          NAME ":2: sysctl 'net.netfilter.nf_conntrack_acct' takes a boolean (0 or 1), not '-00000000000000000000'", true },
         { "[Sysctl]\nnet.netfilter.nf_conntrack_max=-1\n",
           NAME ":2: sysctl 'net.netfilter.nf_conntrack_max' takes an integer, not '-1' (out of range)", true },
         { "[Sysctl]\nnet.netfilter.nf_conntrack_max=2147483648\n",

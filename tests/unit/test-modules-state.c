@@ -69,6 +69,10 @@ static void tree_init(Tree *t, bool with_tree) {
         put(t, t->sysfs, "module/weird/initstate", "sleeping\n");
         /* Built in with parameters: a directory, no initstate. */
         put(t, t->sysfs, "module/bridge/parameters/x", "1\n");
+        /* A module being torn down (or set up): the kernel removes its initstate before the
+         * remove event and the directory after it, so for a moment its directory has none. A
+         * module tree that does not list it as built in says which it is. */
+        put(t, t->sysfs, "module/nft_going/refcnt", "0\n");
         /* Built in without parameters, known from its sysctl. */
         put(t, t->proc, "sys/net/netfilter/nf_conntrack_frag6_timeout", "60\n");
         /* ...or from the symbol table: nf_nat's is the kernel's, nf_defrag_ipv4's a module's. */
@@ -82,6 +86,7 @@ static void tree_init(Tree *t, bool with_tree) {
                 put(t, t->moddir, "modules.dep", "kernel/net/netfilter/xt_foo.ko:\n");
                 put(t, t->moddir, "modules.builtin",
                     "kernel/net/netfilter/nf_tables.ko\n"
+                    "kernel/net/bridge/bridge.ko\n"
                     "kernel/net/ipv4/netfilter/nf-reject-ipv4.ko\n"
                     "\n"
                     "garbage\n");
@@ -123,6 +128,7 @@ static const struct {
         /* The symbol table speaks only where there is no modules.builtin to ask. */
         { "nf_nat",         0, MODULE_STATE_ABSENT,  MODULE_EVIDENCE_NONE,      MODULE_EVIDENCE_KALLSYMS,  MODULE_STATE_BUILTIN },
         { "xt_foo",         0, MODULE_STATE_ABSENT,  MODULE_EVIDENCE_NONE,      MODULE_EVIDENCE_NONE,      MODULE_STATE_ABSENT },
+        { "nft_going",      0, MODULE_STATE_GOING,   MODULE_EVIDENCE_SYSFS,     MODULE_EVIDENCE_SYSFS,     MODULE_STATE_BUILTIN },
         { "nf_conntrack_ipv4", 0, MODULE_STATE_ABSENT, MODULE_EVIDENCE_NONE,    MODULE_EVIDENCE_NONE,      MODULE_STATE_ABSENT },
         { "weird",          -EBADMSG, 0, 0, 0, 0 },
         { "",               -EINVAL, 0, 0, 0, 0 },
