@@ -7,6 +7,7 @@
 #include "time-util.h"
 #include "hold.h"
 #include "log.h"
+#include "log-fields.h"
 #include "manager.h"
 #include "module-guard.h"
 #include "run-file.h"
@@ -81,29 +82,6 @@ static bool uevents_read(ModuleGuard *g);
 static void request_check(ModuleGuard *g);
 
 /* ---- reporting ---- */
-
-typedef struct Fields {
-        char *s[8];
-        size_t n;
-} Fields;
-
-static void fields_add(Fields *f, const char *format, ...) _printf_(2, 3);
-static void fields_add(Fields *f, const char *format, ...) {
-        va_list ap;
-
-        if (f->n >= ELEMENTSOF(f->s) - 1)
-                return;
-        va_start(ap, format);
-        if (vasprintf(&f->s[f->n], format, ap) >= 0)
-                f->n++;
-        va_end(ap);
-}
-
-static void fields_done(Fields *f) {
-        for (size_t i = 0; i < f->n; i++)
-                free(f->s[i]);
-        f->n = 0;
-}
 
 #define EVENT(event, f, ...) log_event((event), (const char * const *) (f)->s, __VA_ARGS__)
 

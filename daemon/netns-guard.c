@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 
 #include "log.h"
+#include "log-fields.h"
 #include "netns-guard.h"
 #include "netns-sample.h"
 #include "netns-scan.h"
@@ -49,31 +50,6 @@ struct NetnsGuard {
 /* Descriptors the daemon keeps for itself (sysctl files, watches, the journal, a reload) when
  * the readers take the rest of the limit. */
 #define NOFILE_RESERVE 64u
-
-typedef struct Fields {
-        char *s[24];
-        size_t n;
-} Fields;
-
-static _printf_(2, 3) void fields_add(Fields *f, const char *format, ...) {
-        va_list ap;
-        char *s;
-        int r;
-
-        if (f->n >= ELEMENTSOF(f->s) - 1)
-                return;
-        va_start(ap, format);
-        r = vasprintf(&s, format, ap);
-        va_end(ap);
-        if (r >= 0)
-                f->s[f->n++] = s;
-}
-
-static void fields_done(Fields *f) {
-        for (size_t i = 0; i < f->n; i++)
-                free(f->s[i]);
-        f->n = 0;
-}
 
 static void entry_done(NetnsGuard *g, NetnsEntry *e) {
         if (e->reader)

@@ -8,6 +8,7 @@
 
 #include "time-util.h"
 #include "log.h"
+#include "log-fields.h"
 #include "sysctl-guard.h"
 #include "sysctl-key.h"
 #include "sysctl-policy.h"
@@ -77,28 +78,6 @@ SysctlGuard *sysctl_guard_free(SysctlGuard *g) {
 }
 
 /* ---- reporting ---- */
-
-typedef struct Fields {
-        char *s[8];
-        size_t n;
-} Fields;
-
-static void fields_done(Fields *f) {
-        for (size_t i = 0; i < f->n; i++)
-                free(f->s[i]);
-}
-
-static _printf_(2, 3) void fields_add(Fields *f, const char *format, ...) {
-        va_list ap;
-
-        /* One slot stays NULL to end the list. */
-        if (f->n >= ELEMENTSOF(f->s) - 1)
-                return;
-        va_start(ap, format);
-        if (vasprintf(&f->s[f->n], format, ap) >= 0)
-                f->n++;
-        va_end(ap);
-}
 
 /* An event about one key: CTGUARD_KEY= and CTGUARD_NEW= always, CTGUARD_OLD= when something
  * was read, CTGUARD_ERRNO= for failures; the caller may add more before. */

@@ -7,6 +7,7 @@
 #include "ct-advice.h"
 #include "cttable.h"
 #include "log.h"
+#include "log-fields.h"
 #include "table-guard.h"
 #include "sysctl.h"
 #include "sysctl-guard.h"
@@ -67,31 +68,6 @@ struct TableGuard {
         TableEvent pending[PENDING_MAX];
         size_t n_pending;
 };
-
-typedef struct Fields {
-        char *s[24];
-        size_t n;
-} Fields;
-
-static _printf_(2, 3) void fields_add(Fields *f, const char *format, ...) {
-        va_list ap;
-        char *s;
-        int r;
-
-        if (f->n >= ELEMENTSOF(f->s) - 1)
-                return;
-        va_start(ap, format);
-        r = vasprintf(&s, format, ap);
-        va_end(ap);
-        if (r >= 0)
-                f->s[f->n++] = s;
-}
-
-static void fields_done(Fields *f) {
-        for (size_t i = 0; i < f->n; i++)
-                free(f->s[i]);
-        f->n = 0;
-}
 
 static void config_to_policy(const Config *c, TablePolicyConfig *ret) {
         *ret = (TablePolicyConfig) {
