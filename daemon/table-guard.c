@@ -591,17 +591,7 @@ static void budget_view_update(TableGuard *g, const TableRaiseInput *in, uint64_
 
         t.max = max;
         t.buckets = buckets;
-        g->budget_view = (DaemonBudget) {
-                .known = true,
-                .bytes = in->budget,
-                .entry_bytes = in->object_size,
-                .max = max,
-                .buckets = buckets,
-                .used = table_raise_cost(max, buckets, in->object_size),
-                .headroom_entries = table_raise_headroom(&t),
-        };
-        g->budget_view.headroom = in->budget > g->budget_view.used ?
-                                  in->budget - g->budget_view.used : 0;
+        daemon_budget_price(&t, &g->budget_view);
 }
 
 /* Writes the raised maximum and hands it to the sysctl guard to keep. A read-only key (a

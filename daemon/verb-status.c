@@ -494,16 +494,7 @@ static int check_budget(Status *s, const Config *c, const char *sysctl_root) {
         in.buckets = buckets;
         in.max = s->sample.max;
         in.budget = table_budget_bytes(&c->memory_budget, mem_total);
-        s->budget = (DaemonBudget) {
-                .known = true,
-                .bytes = in.budget,
-                .entry_bytes = in.object_size,
-                .max = in.max,
-                .buckets = in.buckets,
-                .used = table_raise_cost(in.max, in.buckets, in.object_size),
-                .headroom_entries = table_raise_headroom(&in),
-        };
-        s->budget.headroom = s->budget.bytes > s->budget.used ? s->budget.bytes - s->budget.used : 0;
+        daemon_budget_price(&in, &s->budget);
         return 0;
 }
 

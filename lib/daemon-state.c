@@ -31,6 +31,21 @@ void daemon_state_clear_sysctls(DaemonState *s) {
         s->n_sysctls = 0;
 }
 
+void daemon_budget_price(const TableRaiseInput *in, DaemonBudget *ret) {
+        uint64_t used = table_raise_cost(in->max, in->buckets, in->object_size);
+
+        *ret = (DaemonBudget) {
+                .known = true,
+                .bytes = in->budget,
+                .entry_bytes = in->object_size,
+                .max = in->max,
+                .buckets = in->buckets,
+                .used = used,
+                .headroom = in->budget > used ? in->budget - used : 0,
+                .headroom_entries = table_raise_headroom(in),
+        };
+}
+
 void daemon_state_done(DaemonState *s) {
         free(s->mode);
         free(s->fingerprint);

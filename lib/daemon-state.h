@@ -7,6 +7,7 @@
 
 #include "hold.h"
 #include "parse-util.h"
+#include "table-raise.h"
 
 /* What the running daemon tells every reader ("ctguard status", monitoring): what it enforces,
  * so that readers show that instead of re-deciding from the configuration files. The daemon
@@ -77,6 +78,10 @@ typedef struct DaemonBudget {
         uint64_t used, headroom;        /* bytes: max * entry + buckets * 8, and bytes - used */
         uint64_t headroom_entries;      /* table_raise_headroom() */
 } DaemonBudget;
+
+/* What the budget pays for a table of in->max entries and in->buckets buckets: the one pricing
+ * the daemon publishes and status shows without a daemon. */
+void daemon_budget_price(const TableRaiseInput *in, DaemonBudget *ret);
 
 /* AutoRaise's last raise. */
 typedef struct DaemonRaise {

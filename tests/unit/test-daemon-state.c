@@ -139,6 +139,32 @@ START_TEST(test_round_trip) {
 }
 END_TEST
 
+/* The budget as priced for status: entries at the slab object size, buckets at 8 bytes. */
+static const struct {
+        TableRaiseInput in;
+        uint64_t used, headroom;
+} price_cases[] = {
+        { { .max = 384, .buckets = 512, .object_size = 256, .budget = 52428800 }, 102400, 52326400 },
+        { { .max = 1024, .buckets = 1024, .object_size = 256, .budget = 266240 }, 270336, 0 },
+        { { .max = 0, .buckets = 0, .object_size = 320, .budget = 0 }, 0, 0 },
+};
+
+START_TEST(test_budget_price) {
+        const TableRaiseInput *in = &price_cases[_i].in;
+        DaemonBudget b;
+
+        daemon_budget_price(in, &b);
+        ck_assert(b.known);
+        ck_assert_uint_eq(b.bytes, in->budget);
+        ck_assert_uint_eq(b.entry_bytes, in->object_size);
+        ck_assert_uint_eq(b.max, in->max);
+        ck_assert_uint_eq(b.buckets, in->buckets);
+        ck_assert_uint_eq(b.used, price_cases[_i].used);
+        ck_assert_uint_eq(b.headroom, price_cases[_i].headroom);
+        ck_assert_uint_eq(b.headroom_entries, table_raise_headroom(in));
+}
+END_TEST
+
 START_TEST(test_event_ring) {
         DaemonState s = {};
         char name[32];
@@ -270,6 +296,7 @@ int main(void) {
 
         tcase_add_loop_test(tc, test_parse, 0, ELEMENTSOF(parse_cases));
         tcase_add_test(tc, test_round_trip);
+        tcase_add_loop_test(tc, test_budget_price, 0, ELEMENTSOF(price_cases));
         tcase_add_test(tc, test_event_ring);
         tcase_add_test(tc, test_save_load_lock);
         tcase_add_test(tc, test_modes_and_refusals);
