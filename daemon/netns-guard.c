@@ -62,16 +62,6 @@ static void entry_done(NetnsGuard *g, NetnsEntry *e) {
         *e = (NetnsEntry) {};
 }
 
-static void config_to_policy(const Config *c, TablePolicyConfig *ret) {
-        *ret = (TablePolicyConfig) {
-                .warn_percent = c->warn_percent,
-                .crit_percent = c->crit_percent,
-                .poll_interval = c->poll_interval,
-                .fast_poll_interval = MIN(c->fast_poll_interval, c->poll_interval),
-                .repeat_interval = TABLE_REPEAT_INTERVAL,
-        };
-}
-
 static void close_all(NetnsGuard *g) {
         for (size_t i = 0; i < g->n; i++)
                 entry_done(g, &g->entries[i]);
@@ -81,7 +71,7 @@ static void close_all(NetnsGuard *g) {
 }
 
 void netns_guard_set_config(NetnsGuard *g, const Config *c) {
-        config_to_policy(c, &g->pc);
+        table_guard_policy_config(c, &g->pc);
         g->scan_interval = c->namespace_scan_interval;
         g->enabled = c->namespaces == NAMESPACE_SCOPE_ALL;
         if (!g->enabled)
@@ -117,11 +107,6 @@ bool netns_guard_enabled(const NetnsGuard *g) {
 }
 
 /* ---- events ---- */
-
-/* As the table guard and "ctguard status" show it. */
-static const char *format_percent(uint64_t count, uint64_t max, char buf[static TABLE_PERCENT_FORMAT_MAX]) {
-        return table_percent_format(count, max, buf);
-}
 
 static void log_netns_event(const NetnsGuard *g, const NetnsEntry *n, const TableEvent *e) {
         char span[FORMAT_TIMESPAN_MAX], pct[TABLE_PERCENT_FORMAT_MAX], full_in[TABLE_GROWTH_FORMAT_MAX + 2] = "";
@@ -168,13 +153,13 @@ static void log_netns_event(const NetnsGuard *g, const NetnsEntry *n, const Tabl
                 if (e->repeat)
                         log_event(event, (const char * const *) f.s,
                                   "Conntrack table of netns %s still %s full (%" PRIu64 " of %" PRIu64 " entries) after %s, %s=%u%s.",
-                                  n->name, format_percent(e->count, e->max, pct), e->count, e->max,
+                                  n->name, table_percent_format(e->count, e->max, pct), e->count, e->max,
                                   format_timespan(span, sizeof(span), lasted), what, threshold,
                                   full_in);
                 else
                         log_event(event, (const char * const *) f.s,
                                   "Conntrack table of netns %s %s full (%" PRIu64 " of %" PRIu64 " entries), at or above %s=%u%s%s.",
-                                  n->name, format_percent(e->count, e->max, pct), e->count, e->max,
+                                  n->name, table_percent_format(e->count, e->max, pct), e->count, e->max,
                                   what, threshold,
                                   crit ? ": its new connections are dropped once it is full" : "",
                                   full_in);
@@ -185,7 +170,7 @@ static void log_netns_event(const NetnsGuard *g, const NetnsEntry *n, const Tabl
                 fields_add(&f, "CTGUARD_THRESHOLD=%u", threshold);
                 log_event(event, (const char * const *) f.s,
                           "Conntrack table of netns %s down to %s (%" PRIu64 " of %" PRIu64 " entries), below %s=%u less the margin%s.",
-                          n->name, format_percent(e->count, e->max, pct), e->count, e->max,
+                          n->name, table_percent_format(e->count, e->max, pct), e->count, e->max,
                           e->level == TABLE_LEVEL_OK ? "WarnPercent" : "CritPercent", threshold,
                           e->level == TABLE_LEVEL_OK ? "" : "; still above the warning level");
                 break;
@@ -194,7 +179,7 @@ static void log_netns_event(const NetnsGuard *g, const NetnsEntry *n, const Tabl
                 log_event(event, (const char * const *) f.s,
                           "Conntrack table of netns %s full: the kernel dropped %" PRIu64 " packet(s) for want of a free entry%s (%" PRIu64 " of %" PRIu64 " entries, %s).",
                           n->name, e->drops, e->repeat ? " since the previous report" : "",
-                          e->count, e->max, format_percent(e->count, e->max, pct));
+                          e->count, e->max, table_percent_format(e->count, e->max, pct));
                 break;
         case _TABLE_EVENT_MAX:
         case _TABLE_EVENT_INVALID:

@@ -69,7 +69,7 @@ struct TableGuard {
         size_t n_pending;
 };
 
-static void config_to_policy(const Config *c, TablePolicyConfig *ret) {
+void table_guard_policy_config(const Config *c, TablePolicyConfig *ret) {
         *ret = (TablePolicyConfig) {
                 .warn_percent = c->warn_percent,
                 .crit_percent = c->crit_percent,
@@ -78,11 +78,6 @@ static void config_to_policy(const Config *c, TablePolicyConfig *ret) {
                 .fast_poll_interval = MIN(c->fast_poll_interval, c->poll_interval),
                 .repeat_interval = TABLE_REPEAT_INTERVAL,
         };
-}
-
-/* "0.7%", "95.0%": count/max rounded down to a tenth, for messages (the field is whole). */
-static const char *format_percent(uint64_t count, uint64_t max, char buf[static 24]) {
-        return table_percent_format(count, max, buf);   /* as "ctguard status" shows it */
 }
 
 /* "75%" or "0.5%": a clear level in half points. */
@@ -209,7 +204,7 @@ EventId table_counter_event_id(TableCounter c) {
 static void log_table_event(TableGuard *g, const TableEvent *e, const CtAggregate *a,
                             bool partial) {
         _cleanup_free_ char *top_text = NULL;
-        char span[FORMAT_TIMESPAN_MAX], clear[16], pct[24];
+        char span[FORMAT_TIMESPAN_MAX], clear[16], pct[TABLE_PERCENT_FORMAT_MAX];
         EventId event = table_event_id(e->type);
         usec_t lasted = (e->time - e->since) / USEC_PER_SEC * USEC_PER_SEC;
         Fields f = {};
@@ -239,14 +234,14 @@ static void log_table_event(TableGuard *g, const TableEvent *e, const CtAggregat
                 if (e->repeat)
                         log_event(event, (const char * const *) f.s,
                                   "Conntrack table still %s full (%" PRIu64 " of %" PRIu64 " entries) after %s, %s=%u%s.%s",
-                                  format_percent(e->count, e->max, pct), e->count, e->max,
+                                  table_percent_format(e->count, e->max, pct), e->count, e->max,
                                   format_timespan(span, sizeof(span), lasted),
                                   crit ? "CritPercent" : "WarnPercent", threshold,
                                   full_in, strempty(top_text));
                 else
                         log_event(event, (const char * const *) f.s,
                                   "Conntrack table %s full (%" PRIu64 " of %" PRIu64 " entries), at or above %s=%u%s%s.%s",
-                                  format_percent(e->count, e->max, pct), e->count, e->max,
+                                  table_percent_format(e->count, e->max, pct), e->count, e->max,
                                   crit ? "CritPercent" : "WarnPercent", threshold,
                                   crit ? ": new connections are dropped once it is full" : "",
                                   full_in, strempty(top_text));
@@ -259,7 +254,7 @@ static void log_table_event(TableGuard *g, const TableEvent *e, const CtAggregat
                 fields_add(&f, "CTGUARD_THRESHOLD=%u", threshold);
                 log_event(event, (const char * const *) f.s,
                           "Conntrack table down to %s (%" PRIu64 " of %" PRIu64 " entries), below %s (%s=%u less the margin)%s.",
-                          format_percent(e->count, e->max, pct), e->count, e->max,
+                          table_percent_format(e->count, e->max, pct), e->count, e->max,
                           format_half_points(table_clear_half_points(threshold), clear),
                           to_ok ? "WarnPercent" : "CritPercent", threshold,
                           to_ok ? "" : "; still above the warning level");
@@ -270,7 +265,7 @@ static void log_table_event(TableGuard *g, const TableEvent *e, const CtAggregat
                 log_event(event, (const char * const *) f.s,
                           "Conntrack table full: the kernel dropped %" PRIu64 " packet(s) for want of a free entry%s (%" PRIu64 " of %" PRIu64 " entries, %s).%s",
                           e->drops, e->repeat ? " since the previous report" : "", e->count, e->max,
-                          format_percent(e->count, e->max, pct), strempty(top_text));
+                          table_percent_format(e->count, e->max, pct), strempty(top_text));
                 break;
         case _TABLE_EVENT_MAX:
         case _TABLE_EVENT_INVALID:
@@ -785,7 +780,7 @@ usec_t table_guard_tick(TableGuard *g, usec_t now, bool *ret_changed) {
 }
 
 void table_guard_set_config(TableGuard *g, const Config *c) {
-        config_to_policy(c, &g->pc);
+        table_guard_policy_config(c, &g->pc);
         g->top_talkers = c->top_talkers;
         g->auto_raise = c->auto_raise;
         g->budget = c->memory_budget;
@@ -876,7 +871,7 @@ int table_sample_once(const char *root, const Config *c, TableStatus *ret) {
         if (r < 0)
                 return r;
 
-        config_to_policy(c, &pc);
+        table_guard_policy_config(c, &pc);
         *ret = (TableStatus) {
                 .valid = true,
                 .sample = s,

@@ -91,6 +91,10 @@ void table_guard_budget(const TableGuard *g, DaemonBudget *ret_budget, DaemonRai
  * sample was taken. */
 int table_guard_counters_error(const TableGuard *g);
 
+/* The table policy's configuration from the daemon's: the thresholds and poll intervals, the
+ * same for the host's table and every namespace's. */
+void table_guard_policy_config(const Config *c, TablePolicyConfig *ret);
+
 /* "table 1234/262144 (0%, ok)", or "table unknown" before a sample. */
 int table_status_format(const TableStatus *s, char *buf, size_t size);
 
