@@ -5,6 +5,8 @@
 
 #include "ctguard-config.h"
 #include "log.h"
+#include "macro.h"
+#include "modules.h"
 #include "verbs.h"
 
 /* To add a verb: write verb_NAME() and verb_NAME_syntax in daemon/verb-NAME.c, declare them in
@@ -83,6 +85,19 @@ char *verb_sysctl_root(void) {
         if (asprintf(&p, "%s/proc/sys", arg_root) < 0)
                 return NULL;
         return p;
+}
+
+int verb_module_context(ModuleContext **ret) {
+        _cleanup_free_ char *sysfs = NULL, *proc = NULL;
+        ModulePaths paths = {};
+
+        if (*arg_root) {
+                if (asprintf(&sysfs, "%s/sys", arg_root) < 0 || asprintf(&proc, "%s/proc", arg_root) < 0)
+                        return -ENOMEM;
+                paths.sysfs = sysfs;
+                paths.proc = proc;
+        }
+        return module_context_new(&paths, ret);
 }
 
 int main(int argc, char *argv[]) {

@@ -62,26 +62,18 @@ static unsigned warn_missing_sysctls(const Config *c) {
 
 static unsigned warn_unknown_modules(const Config *c) {
         _cleanup_(module_context_freep) ModuleContext *ctx = NULL;
-        _cleanup_free_ char *sysfs = NULL, *proc = NULL;
         const char *o = c->origins[CONFIG_MODULES_ENSURE] ?: "default Ensure=";
-        ModulePaths paths = {};
         unsigned n = 0;
 
-        if (*arg_root) {
-                if (asprintf(&sysfs, "%s/sys", arg_root) < 0 || asprintf(&proc, "%s/proc", arg_root) < 0)
-                        return 0;
-                paths.sysfs = sysfs;
-                paths.proc = proc;
-        }
         {
                 _cleanup_free_ char *m = NULL;
 
                 /* Without /sys/module (a bare --root) nothing can be judged. */
-                if (asprintf(&m, "%s/module", paths.sysfs ?: "/sys") < 0 || access(m, F_OK) < 0)
+                if (asprintf(&m, "%s/sys/module", arg_root) < 0 || access(m, F_OK) < 0)
                         return 0;
         }
         /* Read-only look-ups: state from sysfs, names from the module tree; nothing is loaded. */
-        if (module_context_new(&paths, &ctx) < 0)
+        if (verb_module_context(&ctx) < 0)
                 return 0;
 
         STRV_FOREACH(name, c->ensure) {

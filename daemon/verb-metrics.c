@@ -101,19 +101,11 @@ static int collect_hold(Collected *c) {
 
 static int collect_modules(Collected *c, const Config *config) {
         _cleanup_(module_context_freep) ModuleContext *ctx = NULL;
-        _cleanup_free_ char *sysfs = NULL, *proc = NULL;
-        ModulePaths paths = {};
         int r;
 
         if (!config->ensure || !config->ensure[0])
                 return 0;
-        if (*arg_root) {
-                if (asprintf(&sysfs, "%s/sys", arg_root) < 0 || asprintf(&proc, "%s/proc", arg_root) < 0)
-                        return -ENOMEM;
-                paths.sysfs = sysfs;
-                paths.proc = proc;
-        }
-        r = module_context_new(&paths, &ctx);
+        r = verb_module_context(&ctx);
         if (r < 0)
                 return r == -ENOMEM ? r : 0;    /* module states stay unknown, and are omitted */
 

@@ -221,20 +221,14 @@ static int check_hold(Status *s) {
 
 static int check_modules(Status *s, const Config *c) {
         _cleanup_(module_context_freep) ModuleContext *ctx = NULL;
-        _cleanup_free_ char *sysfs = NULL, *proc = NULL;
-        ModulePaths paths = {};
         int r;
 
         if (!c->ensure || !c->ensure[0])
                 return 0;
 
-        if (*arg_root) {
-                if (asprintf(&sysfs, "%s/sys", arg_root) < 0 || asprintf(&proc, "%s/proc", arg_root) < 0)
-                        return -ENOMEM;
-                paths.sysfs = sysfs;
-                paths.proc = proc;
-        }
-        r = module_context_new(&paths, &ctx);
+        r = verb_module_context(&ctx);
+        if (r == -ENOMEM)
+                return r;
         if (r < 0)
                 return problem(s, HEALTH_UNKNOWN, "cannot inspect kernel modules: %s", strerror(-r));
 

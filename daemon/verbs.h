@@ -22,6 +22,11 @@ extern const char *arg_config;  /* NULL: /etc/ctguard/ctguard.conf */
 /* "<root>/proc/sys": where the verbs read and write sysctls. */
 char *verb_sysctl_root(void);
 
+/* The modules' state and names beneath --root (its sys/ and proc/), for reading: nothing is
+ * loaded through it. Returns module_context_new()'s result. */
+struct ModuleContext;
+int verb_module_context(struct ModuleContext **ret);
+
 /* Loads the configuration, logging every problem; -EINVAL: the configuration is invalid. */
 struct Config;
 int verb_load_config(struct Config **ret);
